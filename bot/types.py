@@ -1,0 +1,107 @@
+"""Result types of the answering and ingest services. No Telegram, Chroma or model imports."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+REFUSAL_VI = "Không tìm thấy thông tin này trong các bài viết đã nạp."
+REFUSAL_EN = "This information was not found in the ingested articles."
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int  # the [n] marker used in the answer text
+    article_id: str
+    title: str
+    date: str | None
+    origin: str  # path or URL
+    quote: str  # verbatim Article.text[start:end]
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str  # plain text with [n] markers; front ends escape/format it
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    language: Literal["vi", "en"] = "vi"
+    # Which answerer produced it ("extractive", "llm:openai", ...) and why a fallback happened.
+    answerer: str = "extractive"
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [
+                {k: c.to_json()[k] for k in ("n", "article_id", "title", "date", "origin", "quote")}
+                for c in self.citations
+            ],
+        }
+
+
+IngestStatus = Literal["added", "unchanged", "updated", "failed"]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    origin: str
+    status: IngestStatus
+    article_id: str | None = None
+    title: str | None = None
+    chunks: int = 0
+    reason: str | None = None  # why it failed, in words a user can act on
+
+
+@dataclass
+class IngestReport:
+    results: list[IngestResult] = field(default_factory=list)
+
+    def count(self, status: IngestStatus) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return self.count("failed") == 0
+
+    def summary(self) -> str:
+        return (
+            f"added {self.count('added')}, unchanged {self.count('unchanged')}, "
+            f"updated {self.count('updated')}, failed {self.count('failed')}"
+        )
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    article_id: str
+    title: str
+    date: str | None
+    origin: str
+    chunks: int
+    ingested_at: str  # ISO timestamp, UTC
+
+
+@dataclass(frozen=True)
+class Stats:
+    articles: int
+    chunks: int
+    last_ingest: str | None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A quoted span with surrounding context, for "show source" buttons."""
+
+    article_id: str
+    title: str
+    date: str | None
+    origin: str
+    before: str
+    quote: str
+    after: str

@@ -1,0 +1,1 @@
+"""Ingest pipeline: load → clean → metadata → chunk."""

@@ -1,0 +1,84 @@
+"""Vietnamese text helpers shared by the index and the answerer.
+
+Three forms of a word matter for matching:
+- the text as written, NFC-normalised (what citations quote);
+- a *key*: lower-case, with old/new tone placement unified ("hoà" and "hòa" both → "hòa");
+- a *folded* key: no diacritics at all and ``đ`` → ``d`` ("đảng" → "dang"), for questions typed
+  without accents. Folding collides ("đảng" and "đang"), which is why both keys are indexed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Combining marks that carry the five Vietnamese tones (grave, acute, hook, tilde, dot below).
+_TONE_MARKS = {"\u0300", "\u0301", "\u0309", "\u0303", "\u0323"}
+# Vowel pairs where old style puts the tone on the first vowel and new style on the second
+# when the pair ends the syllable: hòa/hoà, hòe/hoè, thủy/thuỷ.
+_PAIR_ENDINGS = ("oa", "oe", "uy")
+
+WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+_ACCENTED_RE = re.compile(r"[^\x00-\x7f]")
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+@lru_cache(maxsize=65536)
+def _unify_syllable(syllable: str) -> str:
+    decomposed = unicodedata.normalize("NFD", syllable)
+    tones = [ch for ch in decomposed if ch in _TONE_MARKS]
+    if len(tones) != 1:
+        return syllable
+    bare = "".join(ch for ch in decomposed if ch not in _TONE_MARKS)
+    base = unicodedata.normalize("NFC", bare)
+    for ending in _PAIR_ENDINGS:
+        if base.endswith(ending) and not base.endswith("q" + ending) and len(base) >= 2:
+            # Canonical form: tone on the first vowel of the final pair ("hòa", "thủy").
+            pos = len(base) - 2
+            target = unicodedata.normalize("NFD", base[: pos + 1])
+            rest = base[pos + 1 :]
+            return unicodedata.normalize("NFC", target + tones[0] + rest)
+    return syllable
+
+
+def key(word: str) -> str:
+    """Lower-case matching key with unified tone placement."""
+    return _unify_syllable(nfc(word).lower())
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Strip every diacritic and map đ/Đ to d: the form people type on phones without accents."""
+    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d").replace("Đ", "d"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def is_accented(text: str) -> bool:
+    """True when the text carries any non-ASCII letter, i.e. was typed with diacritics."""
+    return bool(_ACCENTED_RE.search(text))
+
+
+def words(text: str) -> list[str]:
+    """Syllables (and numbers) of a text, as written."""
+    return WORD_RE.findall(nfc(text))
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in WORD_RE.finditer(text)]
+
+
+def keys(text: str) -> list[str]:
+    return [key(w) for w in words(text)]
+
+
+def folded_keys(text: str) -> list[str]:
+    return [fold(w) for w in words(text)]
+
+
+def with_bigrams(tokens: list[str], joiner: str = "_") -> list[str]:
+    """Syllables plus adjacent-syllable pairs, so "đảng viên" and "kết nạp" match as units."""
+    return tokens + [a + joiner + b for a, b in zip(tokens, tokens[1:], strict=False)]
