@@ -105,3 +105,19 @@ class Passage:
     before: str
     quote: str
     after: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A numbered retrieved passage handed to an answerer (extractive or generative)."""
+
+    n: int
+    chunk_id: str
+    article_id: str
+    title: str
+    date: str | None
+    origin: str
+    text: str  # the passage, verbatim Article.text[start:end]
+    start: int
+    end: int
+    score: float = 0.0
