@@ -124,9 +124,7 @@ class Settings:
         default=30.0,
         metadata=_meta("TINBOT_LLM_TIMEOUT", "Seconds before falling back to extractive."),
     )
-    log_level: str = field(
-        default="INFO", metadata=_meta("TINBOT_LOG_LEVEL", "Logging level.")
-    )
+    log_level: str = field(default="INFO", metadata=_meta("TINBOT_LOG_LEVEL", "Logging level."))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,0 +1,254 @@
+"""The ``tinbot`` command line. Subcommand names, flags and JSON shapes are a contract that other
+tools drive: add to them, never rename."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import TinbotError
+from bot.settings import Settings
+from bot.types import Answer, IngestReport
+
+if TYPE_CHECKING:
+    from bot.service import Tinbot
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLES_DIR = REPO_ROOT / "samples" / "corpus"
+DEMO_QUESTIONS = (
+    "Huyện ủy Tuần Giáo đã kết nạp được bao nhiêu đảng viên từ năm 2016 đến 31-3-2018?",
+    "nui thanh co bao nhieu dang vien",
+    "How many new party members did Nui Thanh district admit in 2022?",
+    "Thành phố Lai Châu gặp khó khăn gì trong công tác phát triển đảng viên?",
+    "Thành phố Hà Nội kết nạp bao nhiêu đảng viên trong năm 2021?",
+)
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _open(settings: Settings) -> Tinbot:
+    from bot.service import Tinbot
+
+    return Tinbot.open(settings)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def format_answer(answer: Answer) -> str:
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("Nguồn:" if answer.language == "vi" else "Sources:")
+        for c in answer.citations:
+            date = f" — {c.date}" if c.date else ""
+            lines.append(f"[{c.n}] {c.title}{date} — {c.origin}")
+    return "\n".join(lines)
+
+
+def print_report(report: IngestReport, *, as_json: bool) -> None:
+    if as_json:
+        _print_json(
+            {
+                "added": report.count("added"),
+                "unchanged": report.count("unchanged"),
+                "updated": report.count("updated"),
+                "failed": report.count("failed"),
+                "results": [r.__dict__ for r in report.results],
+            }
+        )
+        return
+    for r in report.results:
+        if r.status == "failed":
+            print(f"failed     {r.origin}: {r.reason}", file=sys.stderr)
+        else:
+            note = f" ({r.reason})" if r.reason else ""
+            print(f"{r.status:<10} {r.title or r.origin} [{r.chunks} passages]{note}")
+    print(report.summary())
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    service = _open(settings)
+    try:
+        progress = args.progress if args.progress is not None else sys.stderr.isatty()
+        report = service.ingest(args.sources, progress=progress and not args.json)
+    finally:
+        service.close()
+    print_report(report, as_json=args.json)
+    return 0 if report.ok else 1
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    question = " ".join(args.question).strip()
+    if not question:
+        raise TinbotError(
+            'give a question, e.g. tinbot ask "Tuần Giáo kết nạp bao nhiêu đảng viên?"'
+        )
+    service = _open(settings)
+    try:
+        if service.stats().articles == 0:
+            raise TinbotError(
+                f"no articles ingested in {settings.data_dir}; run `tinbot ingest PATH` first"
+            )
+        answer = service.answer(question)
+    finally:
+        service.close()
+    if args.json:
+        _print_json(answer.to_json())
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    service = _open(settings)
+    try:
+        articles = service.articles()
+    finally:
+        service.close()
+    if args.json:
+        _print_json([a.__dict__ for a in articles])
+        return 0
+    if not articles:
+        print("No articles ingested yet. Run `tinbot ingest PATH_OR_URL`.")
+    for a in articles:
+        print(f"{a.article_id}  {a.date or '----------'}  {a.title}  ({a.chunks} passages)")
+        print(f"{'':18}{a.origin}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.evaluate import load_cases, run_eval
+
+    cases = load_cases(Path(args.file))
+    service = _open(settings)
+    try:
+        if service.stats().articles == 0:
+            raise TinbotError(
+                f"no articles ingested in {settings.data_dir}; run `tinbot ingest` first"
+            )
+        report = run_eval(service, cases)
+    finally:
+        service.close()
+    metrics = report.metrics()
+    if args.json:
+        _print_json({"metrics": metrics, "cases": [r.to_json() for r in report.results]})
+        return 0
+    for r in report.results:
+        mark = "ok " if (r.answer_ok and r.citation_ok and r.refusal_ok) else "BAD"
+        print(f"{mark} {r.case.id:<4} rank={r.rank} {r.case.question}")
+        if mark == "BAD" or args.verbose:
+            print(textwrap.indent(r.answer, "      "))
+    print()
+    for key, value in metrics.items():
+        print(f"{key:22} {value}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    samples = Path(args.samples)
+    if not samples.is_dir():
+        raise TinbotError(f"sample articles not found at {samples}")
+    service = _open(settings)
+    try:
+        print(f"Ingesting the sample articles from {samples} into {settings.data_dir} …")
+        report = service.ingest([str(samples)], progress=sys.stderr.isatty())
+        print_report(report, as_json=False)
+        for question in args.questions or DEMO_QUESTIONS:
+            print("\n" + "=" * 78)
+            print(f"? {question}\n")
+            print(format_answer(service.answer(question)))
+    finally:
+        service.close()
+    return 0 if report.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinbot",
+        description=(
+            "Answer questions about Vietnamese news articles with cited passages. "
+            "Settings come from TINBOT_* environment variables (see README)."
+        ),
+    )
+    parser.add_argument("--data-dir", help="data directory (default: $TINBOT_DATA_DIR or ./data)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="add files, folders or URLs to the index")
+    p.add_argument("sources", nargs="+", metavar="PATH_OR_URL")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: when stderr is a terminal)",
+    )
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="answer a question with citations")
+    p.add_argument("question", nargs="+")
+    p.add_argument("--json", action="store_true", help="print answer and citations as JSON")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("sources", help="list the ingested articles")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sources)
+
+    p = sub.add_parser("eval", help="measure answer quality on a JSONL question file")
+    p.add_argument("file", metavar="FILE.jsonl")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "demo", help="ingest the bundled sample articles and answer sample questions"
+    )
+    p.add_argument("--samples", default=str(SAMPLES_DIR), help="folder of sample articles")
+    p.add_argument("questions", nargs="*", help="questions to ask instead of the built-in ones")
+    p.set_defaults(func=cmd_demo)
+
+    try:
+        from bot.telegram_cli import add_feedback_parser, add_serve_parser
+    except ImportError:  # the Telegram front end is optional at import time
+        pass
+    else:
+        add_serve_parser(sub)
+        add_feedback_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    environ = dict(os.environ)
+    if args.data_dir:
+        environ["TINBOT_DATA_DIR"] = args.data_dir
+    try:
+        settings = Settings.from_env(environ)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        for noisy in ("chromadb", "httpx", "httpcore", "trafilatura", "htmldate", "urllib3"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        handler: Handler = args.func
+        return handler(args, settings)
+    except TinbotError as exc:
+        print(f"tinbot: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tinbot: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,147 @@
+"""What a question asks for: its language, whether it wants a figure, its named places, its years,
+and (for English) the Vietnamese words to search with."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from ingest.vietnamese import fold, is_accented, words
+
+# English terms → Vietnamese, so an English question can match Vietnamese text lexically.
+# Longest phrases first; keys are lower-case English.
+GLOSSARY: dict[str, str] = {
+    "new party members": "đảng viên mới",
+    "party members": "đảng viên",
+    "party member": "đảng viên",
+    "party cells": "chi bộ",
+    "party cell": "chi bộ",
+    "party committee": "đảng ủy",
+    "party organisations": "tổ chức đảng",
+    "party organizations": "tổ chức đảng",
+    "ethnic minorities": "dân tộc thiểu số",
+    "ethnic minority": "dân tộc thiểu số",
+    "youth union": "đoàn viên thanh niên",
+    "outstanding": "quần chúng ưu tú",
+    "religious": "có đạo",
+    "religion": "có đạo",
+    "admitted": "kết nạp",
+    "admit": "kết nạp",
+    "admission": "kết nạp",
+    "recruited": "kết nạp",
+    "recruit": "kết nạp",
+    "district": "huyện",
+    "province": "tỉnh",
+    "provincial": "tỉnh",
+    "city": "thành phố",
+    "ward": "phường",
+    "commune": "xã",
+    "villages": "thôn bản",
+    "village": "thôn bản",
+    "women": "nữ",
+    "female": "nữ",
+    "target": "chỉ tiêu",
+    "quota": "chỉ tiêu",
+    "percentage": "tỷ lệ",
+    "percent": "tỷ lệ",
+    "share": "tỷ lệ",
+    "rate": "tỷ lệ",
+    "total": "tổng số",
+    "secretary": "bí thư",
+    "classes": "lớp bồi dưỡng",
+    "training": "bồi dưỡng",
+    "difficulties": "khó khăn",
+    "limitations": "hạn chế",
+    "year": "năm",
+}
+
+_EN_MARKERS = frozenset(
+    "how many much what which who when where why does did do is are was were the of in and "
+    "party members".split()
+)
+# Folded phrases that mark a question asking for a number.
+_FIGURE_MARKERS = (
+    "bao nhieu",
+    "ty le",
+    "ti le",
+    "phan tram",
+    "may ",
+    "so luong",
+    "tong so",
+    "how many",
+    "how much",
+    "what percentage",
+    "what share",
+    "percent",
+)
+_PERCENT_MARKERS = ("ty le", "ti le", "phan tram", "percent", "percentage", "share", "rate", "%")
+YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
+# Capitalised words that start a Vietnamese question or are generic titles, not places/names.
+_NOT_ENTITIES = frozenset(
+    fold(w)
+    for w in """
+    Ai Bao Nhiêu Có Các Những Tỷ Tỉ Năm Trong Từ Đến Theo Số Mỗi Tính Sau Khi Ở Tại Liệt Kê So
+    Sánh Bài Viết Nơi Nào Là Gì Đảng Đảng bộ Đảng ủy Huyện Huyện ủy Thành Thành ủy Thành phố Tỉnh
+    Tỉnh ủy Ban Thường vụ Nghị quyết Đại hội Khối Chi bộ Phường Xã TP How What Which Who When Where
+    Why Did Does Do Is Are In The Of Party District City Province Ward Bí thư Bí Thư Trưởng Phó
+    Ủy Hội Nghị Quyết Đại Giá Hôm Nay Còn Thì Sao Vậy Hiện Tổng
+    """.split()
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    language: Literal["vi", "en"]
+    accented: bool
+    wants_figure: bool
+    wants_percent: bool
+    years: tuple[str, ...]
+    entities: tuple[str, ...]  # folded names of places/people the answer must be about
+    search_text: str  # what retrieval receives (English questions get Vietnamese terms added)
+
+
+def detect_language(question: str) -> Literal["vi", "en"]:
+    if is_accented(question):
+        return "vi"
+    tokens = [w.lower() for w in words(question)]
+    english = sum(1 for t in tokens if t in _EN_MARKERS)
+    return "en" if english >= 2 else "vi"
+
+
+def _entities(question: str) -> tuple[str, ...]:
+    """Runs of capitalised syllables ("Hà Nội", "Tuần Giáo", "Nui Thanh") minus generic words."""
+    found: list[str] = []
+    run: list[str] = []
+    tokens = words(question)
+    for i, token in enumerate(tokens + [""]):
+        capital = token[:1].isupper() and not token.isdigit()
+        generic = fold(token) in _NOT_ENTITIES or (i == 0)
+        if capital and not generic:
+            run.append(token)
+            continue
+        if run:
+            found.append(fold(" ".join(run)))
+            run = []
+    return tuple(dict.fromkeys(found))
+
+
+def analyse(question: str) -> Query:
+    language = detect_language(question)
+    folded = " " + fold(question) + " "
+    search_text = question
+    if language == "en":
+        lowered = question.lower()
+        extra = [vi for en, vi in GLOSSARY.items() if re.search(rf"\b{re.escape(en)}\b", lowered)]
+        search_text = question + " " + " ".join(dict.fromkeys(extra))
+    return Query(
+        text=question,
+        language=language,
+        accented=is_accented(question),
+        wants_figure=any(f" {m}" in folded for m in _FIGURE_MARKERS) or "%" in question,
+        wants_percent=any(m in folded for m in _PERCENT_MARKERS),
+        years=tuple(dict.fromkeys(YEAR_RE.findall(question))),
+        entities=_entities(question),
+        search_text=search_text,
+    )

