@@ -31,7 +31,10 @@ if TYPE_CHECKING:
 _DATE_RE = re.compile(r"\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*\s*%?")
 
-MIN_COVERAGE = 0.5  # share of the question's weighted terms the answer must cover
+_LIST_INTRO_RE = re.compile(r"(?:là|như|sau|gồm)\s*:\s*\S|:$")
+_TOTAL_RE = re.compile(r"\btong (?:cong|so)\b")
+
+MIN_COVERAGE = 0.35  # share of the question's weighted terms the answer must cover
 SECOND_SENTENCE_RATIO = 0.85  # quote a second sentence only when nearly as good as the first
 MAX_QUOTES = 2
 
@@ -61,8 +64,33 @@ def _terms(text: str) -> set[str]:
 
 
 class ExtractiveAnswerer:
-    def __init__(self, lexical: LexicalIndex | None = None) -> None:
+    def __init__(
+        self, lexical: LexicalIndex | None = None, store: ArticleStore | None = None
+    ) -> None:
         self.lexical = lexical
+        self.store = store
+        self._folded_articles: dict[tuple[str, str], str] = {}
+
+    def _article_text(self, ev: Evidence) -> str:
+        """The whole article, or a stand-in where only the passage is known (no store)."""
+        article = self.store.get(ev.article_id) if self.store is not None else None
+        if article is not None and article.text[ev.start : ev.end] == ev.text:
+            return article.text
+        return " " * ev.start + ev.text
+
+    def _article_context(self, ev: Evidence) -> str:
+        """Folded title and full text of the evidence's article, for the entity check."""
+        if self.store is None:
+            return _folded_words(f"{ev.title} {ev.text}")
+        article = self.store.get(ev.article_id)
+        if article is None:
+            return _folded_words(f"{ev.title} {ev.text}")
+        cache_key = (article.article_id, article.content_hash)
+        if cache_key not in self._folded_articles:
+            if len(self._folded_articles) > 256:
+                self._folded_articles.clear()
+            self._folded_articles[cache_key] = _folded_words(f"{article.title} {article.text}")
+        return self._folded_articles[cache_key]
 
     def _weights(self, terms: list[str]) -> dict[str, float]:
         """Inverse document frequency of each folded question term in the whole corpus."""
@@ -72,6 +100,10 @@ class ExtractiveAnswerer:
         freqs = self.lexical.doc_freqs(terms)
         weights: dict[str, float] = {}
         for term in terms:
+            if "_" in term and freqs[term] == 0:
+                # A pair the corpus never contains ("thành có") is an artefact of the question's
+                # word order, not a missing piece of the answer.
+                continue
             idf = math.log(1 + total / (1 + freqs[term]))
             # Pairs like "đảng_viên" or "kết_nạp" carry more meaning than either syllable.
             weights[term] = idf * (1.5 if "_" in term else 1.0)
@@ -106,6 +138,8 @@ class ExtractiveAnswerer:
         if not folded_terms:
             return []
         weights = self._weights(folded_terms)
+        if not weights:
+            return []
         total = sum(weights.values()) or 1.0
         scored: list[ScoredSentence] = []
         for ev in evidence:
@@ -131,24 +165,45 @@ class ExtractiveAnswerer:
                     score += 0.25 if found else -0.2
                     if query.wants_percent and any(f.endswith("%") for f in found):
                         score += 0.1
-                for year in query.years:
-                    if year in sentence:
+                folded = fold(sentence)
+                if query.head and any(
+                    re.search(r"\d(?:[\d.,]*\d)?\s*(?:%\s*)?" + re.escape(head), folded)
+                    for head in _head_variants(query)
+                ):
+                    # The figure counts what was asked for: "470 đảng viên", "2 - 3 lớp".
+                    score += 0.15
+                if query.wants_total:
+                    if _TOTAL_RE.search(folded):
+                        score += 0.15
+                    if "ket nap" in folded or "phan dau" in folded:
+                        # Asked how many members there are, not how many were admitted.
+                        score -= 0.15
+                if query.years:
+                    sentence_years = set(YEAR_RE.findall(sentence))
+                    if sentence_years & set(query.years):
                         score += 0.1
-                scored.append(
-                    ScoredSentence(ev, ev.start + start, ev.start + end, sentence, score, coverage)
-                )
+                    elif sentence_years:
+                        # Explicitly about another year than the one asked.
+                        score -= 0.2
+                abs_start, abs_end = ev.start + start, ev.start + end
+                if not query.wants_figure and _LIST_INTRO_RE.search(sentence):
+                    # "…hạn chế, đó là: A. B. C." — the answer is the list that follows,
+                    # possibly past the end of this passage.
+                    text = self._article_text(ev)
+                    abs_end = _extend_list(text, abs_start, abs_end)
+                    sentence = text[abs_start:abs_end]
+                scored.append(ScoredSentence(ev, abs_start, abs_end, sentence, score, coverage))
         scored.sort(key=lambda s: (-s.score, s.evidence.n, s.start))
         return scored
 
-    @staticmethod
-    def _supported(query: Query, sentence: ScoredSentence) -> bool:
+    def _supported(self, query: Query, sentence: ScoredSentence) -> bool:
         if sentence.coverage < MIN_COVERAGE:
             return False
         if query.wants_figure and not figures(sentence.text):
             return False
         # A place or person the question names must be what the article is about.
-        context = fold(f"{sentence.evidence.title} {sentence.evidence.text}")
-        return all(entity in context for entity in query.entities)
+        context = self._article_context(sentence.evidence)
+        return all(f" {entity} " in context for entity in query.entities)
 
     @staticmethod
     def _compose(question: str, query: Query, chosen: list[ScoredSentence]) -> Answer:
@@ -200,6 +255,31 @@ class ExtractiveAnswerer:
         if len(examples) < n:
             examples.append("Công tác tạo nguồn phát triển đảng viên được thực hiện thế nào?")
         return examples[:n]
+
+
+def _head_variants(query: Query) -> tuple[str, ...]:
+    assert query.head is not None
+    if query.head.startswith("dang vien") and " ket nap " in f" {fold(query.search_text)} ":
+        # Those admitted are counted as "quần chúng (ưu tú)" joining the party.
+        return (query.head, "quan chung")
+    return (query.head,)
+
+
+def _extend_list(text: str, start: int, end: int, max_chars: int = 500) -> int:
+    """End of the sentences that continue a list introduced at ``text[start:end]``, within the
+    same paragraph and up to about ``max_chars``."""
+    paragraph_end = text.find("\n", end)
+    limit = len(text) if paragraph_end == -1 else paragraph_end
+    for _, s_end in split_sentences(text[end:limit]):
+        if end + s_end - start > max_chars:
+            break
+        new_end = end + s_end
+    return new_end if "new_end" in locals() else end
+
+
+def _folded_words(text: str) -> str:
+    """Folded words joined by single spaces and padded, so names match as whole words."""
+    return " " + " ".join(fold(k) for k in keys(text)) + " "
 
 
 def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:

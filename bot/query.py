@@ -97,6 +97,8 @@ class Query:
     accented: bool
     wants_figure: bool
     wants_percent: bool
+    wants_total: bool  # "có bao nhiêu đảng viên": a stock, not how many were admitted
+    head: str | None  # folded noun after "bao nhiêu"/"how many": what is being counted
     years: tuple[str, ...]
     entities: tuple[str, ...]  # folded names of places/people the answer must be about
     search_text: str  # what retrieval receives (English questions get Vietnamese terms added)
@@ -117,7 +119,8 @@ def _entities(question: str) -> tuple[str, ...]:
     tokens = words(question)
     for i, token in enumerate(tokens + [""]):
         capital = token[:1].isupper() and not token.isdigit()
-        generic = fold(token) in _NOT_ENTITIES or (i == 0)
+        # A generic word cannot start a name but may continue one ("Núi Thành").
+        generic = not run and (fold(token) in _NOT_ENTITIES or i == 0)
         if capital and not generic:
             run.append(token)
             continue
@@ -127,20 +130,40 @@ def _entities(question: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+_HEAD_RE = re.compile(r"\b(?:bao nhieu|how many|may)\s+((?:[a-z]+\s?){1,2})")
+_HEAD_STOP = frozenset("nguoi la co duoc thi vao cua trong o the did do does".split())
+
+
+def _head(folded_question: str) -> str | None:
+    """The counted noun: "kết nạp bao nhiêu đảng viên" → "dang vien"; "mấy lớp" → "lop"."""
+    match = _HEAD_RE.search(folded_question)
+    if not match:
+        return None
+    syllables = match.group(1).split()
+    while syllables and syllables[-1] in _HEAD_STOP:
+        syllables.pop()
+    if not syllables or syllables[0] in _HEAD_STOP:
+        return None
+    return " ".join(syllables)
+
+
 def analyse(question: str) -> Query:
     language = detect_language(question)
     folded = " " + fold(question) + " "
     search_text = question
     if language == "en":
-        lowered = question.lower()
-        extra = [vi for en, vi in GLOSSARY.items() if re.search(rf"\b{re.escape(en)}\b", lowered)]
-        search_text = question + " " + " ".join(dict.fromkeys(extra))
+        # Replace English terms by their Vietnamese, keeping names and numbers as typed.
+        for en, vi in GLOSSARY.items():
+            search_text = re.sub(rf"\b{re.escape(en)}\b", vi, search_text, flags=re.IGNORECASE)
     return Query(
         text=question,
         language=language,
         accented=is_accented(question),
         wants_figure=any(f" {m}" in folded for m in _FIGURE_MARKERS) or "%" in question,
         wants_percent=any(m in folded for m in _PERCENT_MARKERS),
+        wants_total=(" co bao nhieu " in folded or " tong " in folded or "total" in folded)
+        and not any(v in folded for v in (" ket nap ", " admit", " phat trien ")),
+        head=_head(fold(search_text)),
         years=tuple(dict.fromkeys(YEAR_RE.findall(question))),
         entities=_entities(question),
         search_text=search_text,

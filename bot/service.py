@@ -62,7 +62,7 @@ class Tinbot:
             embedder,
             dense_weight=settings.dense_weight,
         )
-        self.answerer = ExtractiveAnswerer(self.lexical)
+        self.answerer = ExtractiveAnswerer(self.lexical, self.store)
         self._generator = None
         if settings.llm != "none":
             from bot.generate import build_generator
