@@ -4,7 +4,6 @@ out of every test."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,13 @@ SHARED_EVAL = REPO.parent / "shared" / "eval"
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("TINBOT_") or name in ("TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TINBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
-    yield
 
 
 @pytest.fixture

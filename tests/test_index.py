@@ -1,0 +1,116 @@
+"""Lexical index, vector store and hybrid retrieval on the real sample articles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.errors import IndexMismatchError
+from bot.settings import Settings
+from index.lexical import LexicalIndex, query_terms
+from index.store import ArticleStore
+from index.vectors import VectorStore
+from ingest.models import Article, Chunk
+
+
+def _article(text: str, article_id: str = "a1", title: str = "Tiêu đề") -> Article:
+    return Article(article_id, f"/tmp/{article_id}.txt", title, None, None, text, article_id)
+
+
+def _store_with(tmp_path: Path, *articles: Article) -> tuple[ArticleStore, LexicalIndex]:
+    store = ArticleStore(tmp_path / "t.sqlite3")
+    lexical = LexicalIndex(store.conn)
+    for article in articles:
+        chunks = [
+            Chunk(
+                f"{article.article_id}-0", article.article_id, 0, 0, len(article.text), article.text
+            )
+        ]
+        with store.transaction() as conn:
+            stored = store.put(conn, article, chunks, article.title)
+            lexical.add(conn, stored, article.title)
+    return store, lexical
+
+
+def test_unaccented_query_finds_accented_text(tmp_path: Path) -> None:
+    store, lexical = _store_with(
+        tmp_path,
+        _article("Huyện ủy Tuần Giáo đã kết nạp được 470 đảng viên.", "a1"),
+        _article("Thời tiết hôm nay đẹp, trời nắng.", "a2"),
+    )
+    hits = lexical.search("tuan giao ket nap bao nhieu dang vien")
+    assert [h.chunk_id for h in hits] == ["a1-0"]
+
+
+def test_exact_accents_outrank_folding_collisions(tmp_path: Path) -> None:
+    # "đang" (currently) and "đảng" (party) fold to the same "dang".
+    store, lexical = _store_with(
+        tmp_path,
+        _article("Công việc đang tiến hành đang được làm đang chờ.", "busy"),
+        _article("Chi bộ đảng kết nạp đảng viên mới.", "party"),
+    )
+    hits = lexical.search("đảng")
+    assert hits[0].chunk_id == "party-0"
+    assert {h.chunk_id for h in hits} == {"party-0", "busy-0"}
+
+
+def test_tone_placement_variants_match(tmp_path: Path) -> None:
+    store, lexical = _store_with(tmp_path, _article("Xã Thuỷ An hoà thuận.", "a1"))
+    assert lexical.search("thủy an hòa")[0].chunk_id == "a1-0"
+
+
+def test_syllable_pairs_rank_phrases_above_scattered_words(tmp_path: Path) -> None:
+    store, lexical = _store_with(
+        tmp_path,
+        _article("Viên chức được kết nối với đảng bộ và nạp tiền.", "scattered"),
+        _article("Đảng bộ kết nạp đảng viên.", "phrase"),
+    )
+    assert lexical.search("kết nạp đảng viên")[0].chunk_id == "phrase-0"
+
+
+def test_question_words_are_not_search_terms() -> None:
+    exact, folded = query_terms("Tuần Giáo kết nạp bao nhiêu đảng viên?")
+    assert "bao" not in folded and "nhieu" not in folded
+    assert "ket_nap" in folded and "dang_vien" in folded
+    assert "kết_nạp" in exact
+
+
+def test_deleting_passages_removes_them_from_the_lexical_index(tmp_path: Path) -> None:
+    store, lexical = _store_with(tmp_path, _article("Kết nạp 470 đảng viên.", "a1"))
+    assert lexical.count() == 1
+    with store.transaction() as conn:
+        store.delete(conn, "a1")
+    assert lexical.count() == 0
+    assert lexical.search("đảng viên") == []
+
+
+def test_article_filter(tmp_path: Path) -> None:
+    store, lexical = _store_with(
+        tmp_path,
+        _article("Kết nạp 470 đảng viên.", "a1"),
+        _article("Kết nạp 120 đảng viên.", "a2"),
+    )
+    assert [h.chunk_id for h in lexical.search("đảng viên", article_ids=["a2"])] == ["a2-0"]
+
+
+def test_vector_store_refuses_another_embedding_model(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    store = VectorStore(settings, "model-a", 3)
+    store.upsert(["x"], [[1.0, 0.0, 0.0]], [{"article_id": "a"}], ["doc"])
+    with pytest.raises(IndexMismatchError, match="model-a"):
+        VectorStore(settings, "model-b", 3)
+    # Reopening with the same model keeps the vectors.
+    assert VectorStore(settings, "model-a", 3).count() == 1
+    # A rebuild for the new model starts empty.
+    assert VectorStore(settings, "model-b", 3, recreate=True).count() == 0
+
+
+def test_vector_query_returns_cosine_similarity_and_filters(tmp_path: Path) -> None:
+    store = VectorStore(Settings(data_dir=tmp_path), "m", 2)
+    store.upsert(
+        ["p", "q"], [[1.0, 0.0], [0.0, 1.0]], [{"article_id": "a"}, {"article_id": "b"}], ["", ""]
+    )
+    hits = store.query([1.0, 0.0], 2)
+    assert hits[0].chunk_id == "p" and hits[0].similarity == pytest.approx(1.0, abs=1e-4)
+    assert [h.chunk_id for h in store.query([1.0, 0.0], 2, article_ids=["b"])] == ["q"]

@@ -1,0 +1,210 @@
+"""The service end to end on the real sample articles, real Chroma, SQLite and bundled model."""
+
+from __future__ import annotations
+
+import shutil
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.service import Tinbot
+from bot.settings import Settings
+from bot.types import REFUSAL_EN, REFUSAL_VI
+from tests.conftest import SAMPLES
+from tests.helpers import CountingEmbedder
+
+ARTICLE = """Huyện Mường Ảng kết nạp đảng viên mới
+
+Năm 2021, Đảng bộ huyện Mường Ảng kết nạp 95 đảng viên mới, đạt 110% chỉ tiêu.
+
+Trong đó có 40 đảng viên nữ, chiếm 42,1%. Các chi bộ chú trọng tạo nguồn từ đoàn viên thanh niên.
+"""
+
+
+@pytest.fixture(scope="module")
+def embedder() -> CountingEmbedder:
+    return CountingEmbedder()
+
+
+@pytest.fixture(scope="module")
+def samples_bot(
+    tmp_path_factory: pytest.TempPathFactory, embedder: CountingEmbedder
+) -> Iterator[Tinbot]:
+    data = tmp_path_factory.mktemp("samples-data")
+    service = Tinbot(Settings(data_dir=data), embedder)
+    report = service.ingest([str(SAMPLES)])
+    assert report.count("added") == 5, report.results
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def bot(tmp_path: Path, embedder: CountingEmbedder) -> Iterator[Tinbot]:
+    service = Tinbot(Settings(data_dir=tmp_path / "data"), embedder)
+    yield service
+    service.close()
+
+
+def _counts(service: Tinbot) -> tuple[int, int, int, int]:
+    stats = service.stats()
+    return stats.articles, stats.chunks, service.lexical.count(), service.vectors.count()
+
+
+def test_samples_are_indexed_consistently(samples_bot: Tinbot) -> None:
+    articles, chunks, lexical, vectors = _counts(samples_bot)
+    assert articles == 5
+    assert chunks == lexical == vectors > 20
+    titles = {a.title for a in samples_bot.articles()}
+    assert any("Núi Thành" in t for t in titles)
+
+
+def test_reingesting_unchanged_samples_embeds_nothing(
+    samples_bot: Tinbot, embedder: CountingEmbedder
+) -> None:
+    before = embedder.documents_embedded
+    counts = _counts(samples_bot)
+    report = samples_bot.ingest([str(SAMPLES)])
+    assert report.count("unchanged") == 5
+    assert embedder.documents_embedded == before
+    assert _counts(samples_bot) == counts
+
+
+@pytest.mark.parametrize(
+    ("question", "figure", "source"),
+    [
+        ("Huyện ủy Tuần Giáo kết nạp được bao nhiêu đảng viên?", "470", "000_"),
+        ("huyen uy tuan giao ket nap duoc bao nhieu dang vien", "470", "000_"),
+        ("How many new party members did Nui Thanh district admit in 2022?", "120", "003_"),
+        ("Đảng bộ thành phố Kon Tum có bao nhiêu đảng viên là người có đạo?", "215", "002_"),
+    ],
+)
+def test_answers_quote_the_figure_and_cite_the_exact_sentence(
+    samples_bot: Tinbot, question: str, figure: str, source: str
+) -> None:
+    answer = samples_bot.answer(question)
+    assert not answer.refused
+    assert figure in answer.text
+    first = answer.citations[0]
+    assert Path(first.origin).name.startswith(source)
+    assert figure in first.quote
+    article = samples_bot.store.get(first.article_id)
+    assert article is not None
+    assert article.text[first.start : first.end] == first.quote
+    assert f"[{first.n}]" in answer.text
+
+
+def test_english_questions_get_english_framing(samples_bot: Tinbot) -> None:
+    answer = samples_bot.answer("How many new party members did Nui Thanh district admit in 2022?")
+    assert answer.language == "en"
+    assert answer.text.startswith("From the articles")
+
+
+@pytest.mark.parametrize(
+    ("question", "refusal"),
+    [
+        ("Thành phố Hà Nội kết nạp bao nhiêu đảng viên trong năm 2021?", REFUSAL_VI),
+        ("Giá vàng hôm nay là bao nhiêu?", REFUSAL_VI),
+        ("What is the price of gold in Hanoi today?", REFUSAL_EN),
+    ],
+)
+def test_questions_the_articles_do_not_answer_are_refused(
+    samples_bot: Tinbot, question: str, refusal: str
+) -> None:
+    answer = samples_bot.answer(question)
+    assert answer.refused
+    assert answer.text == refusal
+    assert answer.citations == []
+
+
+def test_passage_gives_context_around_a_quote(samples_bot: Tinbot) -> None:
+    citation = samples_bot.answer("Tuần Giáo kết nạp bao nhiêu đảng viên?").citations[0]
+    passage = samples_bot.passage(citation.article_id, citation.start, citation.end, 100)
+    assert passage is not None
+    assert passage.quote == citation.quote
+    assert 0 < len(passage.before) <= 100
+    assert samples_bot.passage(citation.article_id, 10, 5) is None
+    assert samples_bot.passage("nope", 0, 1) is None
+
+
+def test_changed_article_replaces_its_passages(bot: Tinbot, tmp_path: Path) -> None:
+    path = tmp_path / "muong-ang.txt"
+    path.write_text(ARTICLE, encoding="utf-8")
+    assert bot.ingest([str(path)]).count("added") == 1
+    assert "95" in bot.answer("Mường Ảng kết nạp bao nhiêu đảng viên mới năm 2021?").text
+
+    path.write_text(ARTICLE.replace("95 đảng viên", "97 đảng viên"), encoding="utf-8")
+    report = bot.ingest([str(path)])
+    assert report.count("updated") == 1
+    articles, chunks, lexical, vectors = _counts(bot)
+    assert articles == 1 and chunks == lexical == vectors
+    answer = bot.answer("Mường Ảng kết nạp bao nhiêu đảng viên mới năm 2021?")
+    assert "97" in answer.text and "95 đảng viên" not in answer.text
+    assert bot.lexical.search("95") == []
+
+
+def test_same_text_from_another_origin_is_not_indexed_twice(bot: Tinbot, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text(ARTICLE, encoding="utf-8")
+    second.write_text(ARTICLE, encoding="utf-8")
+    bot.ingest([str(first)])
+    counts = _counts(bot)
+    result = bot.ingest([str(second)]).results[0]
+    assert result.status == "unchanged"
+    assert result.reason and "a.txt" in result.reason
+    assert _counts(bot) == counts
+
+
+def test_cp1258_and_decomposed_text_are_read_correctly(bot: Tinbot, tmp_path: Path) -> None:
+    legacy = tmp_path / "legacy.txt"
+    legacy.write_bytes(unicodedata.normalize("NFD", ARTICLE).encode("cp1258"))
+    report = bot.ingest([str(legacy)])
+    assert report.count("added") == 1, report.results
+    answer = bot.answer("Tỷ lệ đảng viên nữ ở Mường Ảng là bao nhiêu?")
+    assert "42,1%" in answer.text
+    article = bot.store.get(answer.citations[0].article_id)
+    assert article is not None
+    assert unicodedata.is_normalized("NFC", article.text)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("blank.txt", b"   \n\n  \n", "empty"),
+        ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
+        ("huge.txt", ("đảng viên " * 300_000).encode(), "large"),
+        ("broken.html", b"<html><body><div><p>\x00\x00<<<>>></div", ""),
+        ("notes.docx", b"PK\x03\x04", "not supported"),
+    ],
+)
+def test_bad_input_fails_clearly_and_leaves_the_index_as_it_was(
+    bot: Tinbot, tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text(ARTICLE, encoding="utf-8")
+    bot.ingest([str(good)])
+    counts = _counts(bot)
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    bot.settings = bot.settings.with_(max_source_mb=1.0)
+    report = bot.ingest([str(bad)])
+    [result] = report.results
+    assert result.status == "failed"
+    assert result.reason and reason in result.reason.lower()
+    assert _counts(bot) == counts
+
+
+def test_missing_path_is_reported_not_raised(bot: Tinbot, tmp_path: Path) -> None:
+    report = bot.ingest([str(tmp_path / "nope.txt")])
+    assert report.count("failed") == 1
+    assert "nope.txt" in (report.results[0].reason or "")
+
+
+def test_folder_ingest_is_recursive(bot: Tinbot, tmp_path: Path) -> None:
+    nested = tmp_path / "in" / "deeper"
+    nested.mkdir(parents=True)
+    shutil.copy(SAMPLES / "003_b59c7ee6d4b859d5.txt", nested)
+    (tmp_path / "in" / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    assert bot.ingest([str(tmp_path / "in")]).count("added") == 2
