@@ -80,8 +80,9 @@ class SentenceTransformerEmbedder(Embedder):
                 "that can reach the model hub."
             ) from exc
         self.name = f"st/{os.path.basename(os.path.normpath(model))}"
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
         )
         dim = get_dim()
         if dim is None:
