@@ -20,7 +20,7 @@ from ingest.chunking import split_sentences
 
 from bot.query import YEAR_RE, Query, analyse
 from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Citation, Evidence
-from index.lexical import query_terms
+from index.lexical import STOPWORDS, query_terms
 from ingest.vietnamese import fold, keys, with_bigrams
 
 if TYPE_CHECKING:
@@ -59,8 +59,9 @@ def figures(text: str) -> list[str]:
     ]
 
 
-def _terms(text: str) -> set[str]:
-    return set(with_bigrams([fold(k) for k in keys(text)]))
+def _terms(text: str, exact: bool) -> set[str]:
+    syllables = keys(text)
+    return set(with_bigrams(syllables if exact else [fold(k) for k in syllables]))
 
 
 class ExtractiveAnswerer:
@@ -92,17 +93,27 @@ class ExtractiveAnswerer:
             self._folded_articles[cache_key] = _folded_words(f"{article.title} {article.text}")
         return self._folded_articles[cache_key]
 
-    def _weights(self, terms: list[str]) -> dict[str, float]:
-        """Inverse document frequency of each folded question term in the whole corpus."""
+    def _weights(
+        self, terms: list[str], exact: bool, *, drop_unknown: bool = False
+    ) -> dict[str, float]:
+        """Inverse document frequency of each question term in the whole corpus."""
         if self.lexical is None:
             return dict.fromkeys(terms, 1.0)
         total = max(1, self.lexical.count())
-        freqs = self.lexical.doc_freqs(terms)
+        freqs = self.lexical.doc_freqs(terms, column="exact" if exact else "folded")
         weights: dict[str, float] = {}
         for term in terms:
-            if "_" in term and freqs[term] == 0:
-                # A pair the corpus never contains ("thành có") is an artefact of the question's
-                # word order, not a missing piece of the answer.
+            if freqs[term] == 0 and drop_unknown:
+                # An English word the glossary did not translate says nothing either way.
+                continue
+            if (
+                freqs[term] == 0
+                and "_" in term
+                and any(fold(part) in STOPWORDS for part in term.split("_"))
+            ):
+                # A pair with a function word that the corpus never contains ("thành có") is an
+                # artefact of the question's wording, not a missing piece of the answer; a pair
+                # of content words it never contains ("chủ tịch") is.
                 continue
             idf = math.log(1 + total / (1 + freqs[term]))
             # Pairs like "đảng_viên" or "kết_nạp" carry more meaning than either syllable.
@@ -133,26 +144,30 @@ class ExtractiveAnswerer:
         return Answer(question=question, text=text, refused=True, language=query.language)
 
     def rank_sentences(self, query: Query, evidence: Sequence[Evidence]) -> list[ScoredSentence]:
-        # An English question is matched through its Vietnamese glossary terms.
-        _, folded_terms = query_terms(query.search_text)
-        if not folded_terms:
+        # An English question is matched through its Vietnamese glossary terms. An accented
+        # question is matched on its exact words: folded, "Chủ tịch" would find "chủ trương …
+        # tích cực".
+        exact = query.accented
+        exact_terms, folded_terms = query_terms(query.search_text)
+        terms = exact_terms if exact else folded_terms
+        if not terms:
             return []
-        weights = self._weights(folded_terms)
+        weights = self._weights(terms, exact, drop_unknown=query.language == "en")
         if not weights:
             return []
         total = sum(weights.values()) or 1.0
         scored: list[ScoredSentence] = []
         for ev in evidence:
-            title_terms = _terms(ev.title)
-            passage_terms = _terms(ev.text)
+            title_terms = _terms(ev.title, exact)
+            passage_terms = _terms(ev.text, exact)
             for start, end in split_sentences(ev.text):
                 sentence = ev.text[start:end]
                 if len(sentence) < 20:
                     continue
-                terms = _terms(sentence)
+                sentence_terms = _terms(sentence, exact)
                 covered = 0.0
                 for term, weight in weights.items():
-                    if term in terms:
+                    if term in sentence_terms:
                         covered += weight
                     elif term in title_terms:
                         covered += 0.7 * weight
@@ -163,8 +178,8 @@ class ExtractiveAnswerer:
                 found = figures(sentence)
                 if query.wants_figure:
                     score += 0.25 if found else -0.2
-                    if query.wants_percent and any(f.endswith("%") for f in found):
-                        score += 0.1
+                    if query.wants_percent:
+                        score += 0.1 if any(f.endswith("%") for f in found) else -0.15
                 folded = fold(sentence)
                 if query.head and any(
                     re.search(r"\d(?:[\d.,]*\d)?\s*(?:%\s*)?" + re.escape(head), folded)

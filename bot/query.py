@@ -140,6 +140,8 @@ def _head(folded_question: str) -> str | None:
     if not match:
         return None
     syllables = match.group(1).split()
+    if syllables[:2] == ["phan", "tram"]:
+        return "%"
     while syllables and syllables[-1] in _HEAD_STOP:
         syllables.pop()
     if not syllables or syllables[0] in _HEAD_STOP:
@@ -149,7 +151,7 @@ def _head(folded_question: str) -> str | None:
 
 def analyse(question: str) -> Query:
     language = detect_language(question)
-    folded = " " + fold(question) + " "
+    folded = " " + " ".join(fold(w) for w in words(question)) + " "
     search_text = question
     if language == "en":
         # Replace English terms by their Vietnamese, keeping names and numbers as typed.
@@ -161,7 +163,12 @@ def analyse(question: str) -> Query:
         accented=is_accented(question),
         wants_figure=any(f" {m}" in folded for m in _FIGURE_MARKERS) or "%" in question,
         wants_percent=any(m in folded for m in _PERCENT_MARKERS),
-        wants_total=(" co bao nhieu " in folded or " tong " in folded or "total" in folded)
+        wants_total=(
+            " co bao nhieu " in folded
+            or " tong " in folded
+            or " total " in folded
+            or bool(re.search(r" how many .* (?:have|has|are there) ", folded))
+        )
         and not any(v in folded for v in (" ket nap ", " admit", " phat trien ")),
         head=_head(fold(search_text)),
         years=tuple(dict.fromkeys(YEAR_RE.findall(question))),

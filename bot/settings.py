@@ -62,7 +62,8 @@ class Settings:
         metadata=_meta("TINBOT_CHUNK_OVERLAP", "Characters of overlap between passages."),
     )
     top_k: int = field(
-        default=5, metadata=_meta("TINBOT_TOP_K", "Passages retrieved per question.")
+        default=8,
+        metadata=_meta("TINBOT_TOP_K", "Passages the answerer reads per question."),
     )
     dense_weight: float = field(
         default=0.4,

@@ -23,14 +23,13 @@ from ingest.vietnamese import fold, is_accented, keys, with_bigrams
 # (compared in folded form, so they also catch unaccented questions).
 STOPWORDS = frozenset(
     """
-    bao nhieu may gi nao the sao ai dau khi luc la khong duoc cua va cac nhung mot trong
+    bao nhieu may gi nao the sao ai dau khi luc la co khong duoc cua va cac nhung mot trong
     o tai cho voi den tu da se hay hoac ve nay do thi ma nhu boi vi de len ra vao
     how many much what which who whom whose when where why the a an of in on at to for from by
     is are was were be been did do does has have had and or with about into than that this
     """.split()
 )
-# "dang" is deliberately not a stopword: it is "đảng" (party) far more often than "đang"; nor is
-# "co", which makes the pair "có đạo" (religious).
+# "dang" is deliberately not a stopword: it is "đảng" (party) far more often than "đang".
 
 _QUOTE_RE = re.compile(r'["]')
 
@@ -67,7 +66,9 @@ def query_terms(question: str) -> tuple[list[str], list[str]]:
     exact_terms = [s for s, k in zip(syllables, keep, strict=True) if k]
     folded_terms = [f for f, k in zip(folded, keep, strict=True) if k]
     for i in range(len(syllables) - 1):
-        if keep[i] and keep[i + 1]:
+        # A pair survives when either side carries content ("kết nạp được", "có đạo"); pairs
+        # the corpus never contains are ignored by the answerer's weighting.
+        if keep[i] or keep[i + 1]:
             exact_terms.append(f"{syllables[i]}_{syllables[i + 1]}")
             folded_terms.append(f"{folded[i]}_{folded[i + 1]}")
     return list(dict.fromkeys(exact_terms)), list(dict.fromkeys(folded_terms))
