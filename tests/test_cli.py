@@ -1,0 +1,109 @@
+"""The real ``tinbot`` command, as other tools drive it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SAMPLES
+
+TINBOT = [sys.executable, "-m", "bot"]
+
+
+def run(*args: str, data: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TINBOT_DATA_DIR": str(data)}
+    result = subprocess.run(
+        [*TINBOT, *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=600
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"tinbot {args} failed: {result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("cli-data")
+    result = run("ingest", str(SAMPLES), "--json", data=data)
+    report = json.loads(result.stdout)
+    assert report["added"] == 5
+    assert report["failed"] == 0
+    return data
+
+
+def test_help_lists_every_command() -> None:
+    result = subprocess.run([*TINBOT, "--help"], capture_output=True, text=True, cwd=REPO)
+    for command in ("ingest", "ask", "sources", "eval", "demo"):
+        assert command in result.stdout
+
+
+def test_ask_json_has_the_contract_shape(data: Path) -> None:
+    result = run("ask", "Tuần Giáo kết nạp bao nhiêu đảng viên?", "--json", data=data)
+    answer = json.loads(result.stdout)
+    assert set(answer) == {"answer", "refused", "citations"}
+    assert answer["refused"] is False
+    assert "470" in answer["answer"]
+    citation = answer["citations"][0]
+    assert set(citation) == {"n", "article_id", "title", "date", "origin", "quote"}
+    assert citation["n"] == 1
+    assert citation["origin"].endswith("000_f0ce5db119e1970c.txt")
+    assert "470" in citation["quote"]
+
+
+def test_ask_plain_text_lists_sources(data: Path) -> None:
+    result = run("ask", "nui thanh co bao nhieu dang vien", data=data)
+    assert "5.279" in result.stdout
+    assert "Nguồn:" in result.stdout
+    assert "[1]" in result.stdout
+
+
+def test_reingest_reports_unchanged(data: Path) -> None:
+    report = json.loads(run("ingest", str(SAMPLES), "--json", data=data).stdout)
+    assert report["unchanged"] == 5
+    assert report["added"] == 0
+
+
+def test_sources_json(data: Path) -> None:
+    articles = json.loads(run("sources", "--json", data=data).stdout)
+    assert len(articles) == 5
+    assert {"article_id", "title", "date", "origin", "chunks"} <= set(articles[0])
+    dates = {a["origin"].rsplit("/", 1)[-1]: a["date"] for a in articles}
+    assert dates["000_f0ce5db119e1970c.txt"] == "2018-04-13"
+
+
+def test_eval_meets_the_quality_bar_on_the_dev_set(data: Path) -> None:
+    result = run("eval", str(REPO / "eval" / "dev.jsonl"), "--json", data=data)
+    metrics = json.loads(result.stdout)["metrics"]
+    assert metrics["answer_accuracy"] >= 0.9
+    assert metrics["citation_accuracy"] >= 0.95
+    assert metrics["unanswerable_refused"] == metrics["unanswerable"] == 2
+    assert metrics["answerable_refused"] == 0
+    assert metrics["ans@5"] == 1.0
+
+
+def test_bad_input_is_one_line_and_nonzero_exit(data: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    result = run("ingest", str(empty), data=data, check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "empty.txt" in result.stderr
+
+
+def test_ask_before_ingest_says_what_to_do(tmp_path: Path) -> None:
+    result = run("ask", "bao nhiêu?", data=tmp_path / "fresh", check=False)
+    assert result.returncode == 1
+    assert "tinbot ingest" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
+    env = {**os.environ, "TINBOT_DATA_DIR": str(tmp_path), "TINBOT_TOP_K": "lots"}
+    result = subprocess.run([*TINBOT, "sources"], capture_output=True, text=True, env=env, cwd=REPO)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "TINBOT_TOP_K" in result.stderr
