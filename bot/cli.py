@@ -173,6 +173,42 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    service = _open(settings)
+    try:
+        removed = [service.remove(target) for target in args.targets]
+    finally:
+        service.close()
+    missing = [t for t, a in zip(args.targets, removed, strict=True) if a is None]
+    for article in removed:
+        if article is not None:
+            print(f"removed {article.article_id}  {article.title}")
+    if missing:
+        raise TinbotError(f"not found: {', '.join(missing)} (see `tinbot sources`)")
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service import Tinbot
+    from index.embeddings import build_embedder
+
+    if args.model:
+        settings = settings.with_(embedder="sentence-transformers", embedding_model=args.model)
+    # Opening the vector store with a new model is refused on purpose; reindex is the one place
+    # that may replace it, so the collection is recreated before the service opens it.
+    from index.vectors import VectorStore
+
+    embedder = build_embedder(settings)
+    VectorStore(settings, embedder.name, embedder.dim, recreate=True)
+    service = Tinbot(settings, embedder)
+    try:
+        count = service.reindex(progress=sys.stderr.isatty())
+    finally:
+        service.close()
+    print(f"reindexed {count} articles with {embedder.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinbot",
@@ -216,6 +252,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", default=str(SAMPLES_DIR), help="folder of sample articles")
     p.add_argument("questions", nargs="*", help="questions to ask instead of the built-in ones")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("remove", help="delete articles (by id or origin) from every index")
+    p.add_argument("targets", nargs="+", metavar="ID_OR_ORIGIN")
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser(
+        "reindex", help="rebuild passages, lexical index and vectors from the stored articles"
+    )
+    p.add_argument(
+        "--model", help="switch to this sentence-transformers model (name or local path)"
+    )
+    p.set_defaults(func=cmd_reindex)
 
     try:
         from bot.telegram_cli import add_feedback_parser, add_serve_parser

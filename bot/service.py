@@ -220,6 +220,33 @@ class Tinbot:
             cached.update(new)
         return [cached[k] for k in keys]
 
+    def remove(self, id_or_origin: str) -> Article | None:
+        """Delete an article and every passage of it from both indexes."""
+        with self._write_lock():
+            article = self.store.find(id_or_origin)
+            if article is None:
+                return None
+            chunk_ids = [c.chunk_id for c in self.store.chunks_of(article.article_id)]
+            with self.store.transaction() as conn:
+                self.store.delete(conn, article.article_id)
+            self.vectors.delete(chunk_ids)
+            return article
+
+    def reindex(self, *, progress: bool = False) -> int:
+        """Rebuild passages, the lexical index and the vectors from the stored articles, e.g.
+        after changing the embedding model or the chunk size."""
+        with self._write_lock():
+            self.vectors = VectorStore(
+                self.settings, self.embedder.name, self.embedder.dim, recreate=True
+            )
+            self.retriever.vectors = self.vectors
+            ids = [a.article_id for a in self.store.articles()]
+            for article_id in tqdm(ids, desc="reindex", unit="article", disable=not progress):
+                article = self.store.get(article_id)
+                if article is not None:
+                    self._write_article(article, article)
+            return len(ids)
+
     # --- reading --------------------------------------------------------------------------
     def answer(self, question: str, *, history: list[tuple[str, str]] | None = None) -> Answer:
         query = analyse(question)

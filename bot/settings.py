@@ -52,7 +52,7 @@ class Settings:
         ),
     )
     collection: str = field(
-        default="tinbot", metadata=_meta("TINBOT_COLLECTION", "Chroma collection name prefix.")
+        default="tinbot", metadata=_meta("TINBOT_COLLECTION", "Chroma collection name.")
     )
     chunk_size: int = field(
         default=600, metadata=_meta("TINBOT_CHUNK_SIZE", "Target passage size in characters.")
