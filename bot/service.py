@@ -26,7 +26,15 @@ from bot.answer import ExtractiveAnswerer, evidence_from_hits
 from bot.errors import IngestError, StoreLockedError
 from bot.query import analyse
 from bot.settings import Settings
-from bot.types import Answer, ArticleInfo, IngestReport, IngestResult, Passage, Stats
+from bot.types import (
+    Answer,
+    ArticleInfo,
+    IngestReport,
+    IngestResult,
+    IngestStatus,
+    Passage,
+    Stats,
+)
 from index.embeddings import Embedder, build_embedder
 from index.lexical import LexicalIndex
 from index.retrieve import HybridRetriever
@@ -174,7 +182,7 @@ class Tinbot:
             n = self._write_article(article, existing)
         except IngestError as exc:
             return IngestResult(article.origin, "failed", reason=str(exc))
-        status = "updated" if existing is not None else "added"
+        status: IngestStatus = "updated" if existing is not None else "added"
         return IngestResult(article.origin, status, article.article_id, article.title, chunks=n)
 
     def _write_article(self, article: Article, existing: Article | None) -> int:
