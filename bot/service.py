@@ -45,6 +45,7 @@ from ingest.models import Article, RawDocument
 logger = logging.getLogger(__name__)
 
 LOCK_WAIT_SECONDS = 60.0
+PENDING_KEY = "pending_write"
 
 
 def embedding_context(article: Article) -> str:
@@ -133,6 +134,7 @@ class Tinbot:
                 report.results.append(IngestResult(origin=source, status="failed", reason=str(exc)))
         limits = self._limits()
         with self._write_lock():
+            self.recover()
             bar = tqdm(origins, desc="ingest", unit="article", disable=not progress, leave=False)
             for origin in bar:
                 bar.set_postfix_str(Path(origin).name[-30:], refresh=False)
@@ -152,6 +154,7 @@ class Tinbot:
             report.results.append(IngestResult(origin, "failed", reason=str(exc)))
             return report
         with self._write_lock():
+            self.recover()
             report.results.append(self._ingest_raw(raw))
         return report
 
@@ -198,8 +201,9 @@ class Tinbot:
             {c.chunk_id for c in self.store.chunks_of(existing.article_id)} if existing else set()
         )
         # Vectors first, then the SQLite transaction that makes the passages live: a crash in
-        # between leaves only unreferenced vectors, which retrieval ignores and the next write
-        # of this article overwrites.
+        # between leaves only unreferenced vectors, which retrieval ignores and ``recover``
+        # deletes on the next write.
+        self._mark_pending(article.article_id)
         self.vectors.upsert(
             [c.chunk_id for c in chunks],
             vectors,
@@ -215,7 +219,30 @@ class Tinbot:
         stale = old_ids - {c.chunk_id for c in chunks}
         if stale:
             self.vectors.delete(stale)
+        self._clear_pending()
         return len(chunks)
+
+    def _mark_pending(self, article_id: str) -> None:
+        self.store.set_meta(PENDING_KEY, article_id)
+
+    def _clear_pending(self) -> None:
+        self.store.conn.execute("DELETE FROM meta WHERE key = ?", (PENDING_KEY,))
+
+    def recover(self) -> str | None:
+        """Finish what an interrupted write left behind: vectors of the article it was writing
+        that the store does not reference. Returns that article's id, if any."""
+        pending = self.store.get_meta(PENDING_KEY)
+        if pending is None:
+            return None
+        live = {c.chunk_id for c in self.store.chunks_of(pending)}
+        orphans = self.vectors.ids_for_article(pending) - live
+        if orphans:
+            logger.warning(
+                "cleaning up %d passages of an interrupted write of %s", len(orphans), pending
+            )
+            self.vectors.delete(orphans)
+        self._clear_pending()
+        return pending
 
     def _embed_cached(self, texts: list[str]) -> list[list[float]]:
         keys = [hashlib.sha1(f"{self.embedder.name}\n{t}".encode()).hexdigest() for t in texts]
@@ -234,10 +261,12 @@ class Tinbot:
             article = self.store.find(id_or_origin)
             if article is None:
                 return None
-            chunk_ids = [c.chunk_id for c in self.store.chunks_of(article.article_id)]
+            self.recover()
+            self._mark_pending(article.article_id)
             with self.store.transaction() as conn:
                 self.store.delete(conn, article.article_id)
-            self.vectors.delete(chunk_ids)
+            self.vectors.delete(self.vectors.ids_for_article(article.article_id))
+            self._clear_pending()
             return article
 
     def reindex(self, *, progress: bool = False) -> int:

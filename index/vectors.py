@@ -94,6 +94,10 @@ class VectorStore:
         for i in range(0, len(id_list), 1000):
             self._collection.delete(ids=id_list[i : i + 1000])
 
+    def ids_for_article(self, article_id: str) -> set[str]:
+        result = self._collection.get(where={"article_id": article_id}, include=[])
+        return set(result["ids"])
+
     def ids(self) -> set[str]:
         return set(self._collection.get(include=[])["ids"])
 
