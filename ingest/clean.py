@@ -1,0 +1,119 @@
+"""Remove the noise that scraping leaves in news articles, keeping the article's own words.
+
+What is removed (all seen in the sample corpus): lines that are only a dot or punctuation,
+image-caption counters ("1"), the tails news sites append after the article ("Tin liên quan",
+"Các tin khác", "Phản hồi (2)", "Mới nhất", reader comments), a trailing run of other articles'
+headlines, invisible characters and runs of blank lines. Sentences are never rewritten, so
+citations quote the article verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.vietnamese import fold, nfc
+
+# Section headings after which a news page holds other articles or comments, not this one.
+TAIL_MARKERS = frozenset(
+    fold(m)
+    for m in (
+        "Tin liên quan",
+        "Các tin khác",
+        "Tin khác",
+        "Tin cùng chuyên mục",
+        "Bài viết liên quan",
+        "Các bài viết khác",
+        "Phản hồi",
+        "Ý kiến bạn đọc",
+        "Bình luận",
+        "Mới nhất",
+        "Xem nhiều nhất",
+        "Đọc nhiều nhất",
+        "Tin mới",
+        "Tin xem nhiều",
+    )
+)
+# A tail marker only counts once this much article text came before it, so a heading that
+# happens to read "Phản hồi" at the top of a page does not swallow the article.
+MIN_TEXT_BEFORE_TAIL = 200
+# A trailing run of at least this many short, unpunctuated lines is a list of other headlines.
+HEADLINE_RUN = 3
+HEADLINE_MAX_CHARS = 160
+
+_INVISIBLE = str.maketrans(
+    {
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u202f": " ",
+        "\u200b": None,
+        "\u200c": None,
+        "\u200d": None,
+        "\u2060": None,
+        "\ufeff": None,
+        "\u00ad": None,
+        "\t": " ",
+        "\r": None,
+        "\x0b": "\n",
+        "\x0c": "\n",
+        "\u2028": "\n",
+        "\u2029": "\n",
+    }
+)
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_NOISE_LINE_RE = re.compile(r"^(?:[\W_]+|\d{1,3})$", re.UNICODE)
+_MARKER_COUNT_RE = re.compile(r"\s*[\(\[]\s*\d+\s*[\)\]]\s*$")
+_SPACES_RE = re.compile(r"[ ]{2,}")
+_SENTENCE_END = (".", "!", "?", "…", ":", ";", '"', "”", "’", ")")
+
+
+def _is_tail_marker(line: str) -> bool:
+    bare = _MARKER_COUNT_RE.sub("", line).strip(" :.-–—").strip()
+    return fold(bare) in TAIL_MARKERS
+
+
+def _is_headline(line: str) -> bool:
+    return len(line) <= HEADLINE_MAX_CHARS and not line.endswith(_SENTENCE_END)
+
+
+def clean_lines(text: str) -> list[str]:
+    """Cleaned non-empty lines; ``""`` entries mark paragraph breaks."""
+    text = _CONTROL_RE.sub("", nfc(text).translate(_INVISIBLE))
+    lines: list[str] = []
+    seen_chars = 0
+    for raw in text.split("\n"):
+        line = _SPACES_RE.sub(" ", raw.strip())
+        if not line:
+            if lines and lines[-1] != "":
+                lines.append("")
+            continue
+        if _is_tail_marker(line) and seen_chars >= MIN_TEXT_BEFORE_TAIL:
+            break
+        if _NOISE_LINE_RE.match(line):
+            continue
+        lines.append(line)
+        seen_chars += len(line)
+    while lines and lines[-1] == "":
+        lines.pop()
+    return _drop_trailing_headlines(lines)
+
+
+def _drop_trailing_headlines(lines: list[str]) -> list[str]:
+    content = [i for i, line in enumerate(lines) if line]
+    run = 0
+    for i in reversed(content):
+        if not _is_headline(lines[i]):
+            break
+        run += 1
+    # Keep at least one line that ends a sentence before the run, so a short note that happens
+    # to be unpunctuated is never emptied.
+    if run >= HEADLINE_RUN and run < len(content):
+        cut = content[len(content) - run]
+        lines = lines[:cut]
+        while lines and lines[-1] == "":
+            lines.pop()
+    return lines
+
+
+def clean_text(text: str) -> str:
+    """The article text as it will be stored, indexed and quoted."""
+    return "\n".join(clean_lines(text)).replace("\n\n\n", "\n\n").strip()

@@ -1,0 +1,1 @@
+"""Prompt templates, kept as data files next to this module."""
