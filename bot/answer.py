@@ -16,11 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ingest.chunking import split_sentences
-
-from bot.query import YEAR_RE, Query, analyse
+from bot.query import YEAR_RE, Query, analyse, boundary_pairs
 from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Citation, Evidence
 from index.lexical import STOPWORDS, query_terms
+from ingest.chunking import split_sentences
 from ingest.vietnamese import fold, keys, with_bigrams
 
 if TYPE_CHECKING:
@@ -32,6 +31,7 @@ _DATE_RE = re.compile(r"\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*\s*%?")
 
 _LIST_INTRO_RE = re.compile(r"(?:là|như|sau|gồm)\s*:\s*\S|:$")
+_TARGET_RE = re.compile(r"\b(?:(?:dat ra|de ra|giao) (?:muc tieu|chi tieu)|phan dau|du kien)\b")
 _TOTAL_RE = re.compile(r"\btong (?:cong|so)\b")
 
 MIN_COVERAGE = 0.35  # share of the question's weighted terms the answer must cover
@@ -71,6 +71,7 @@ class ExtractiveAnswerer:
         self.lexical = lexical
         self.store = store
         self._folded_articles: dict[tuple[str, str], str] = {}
+        self._article_term_cache: dict[tuple[str, str, bool], set[str]] = {}
 
     def _article_text(self, ev: Evidence) -> str:
         """The whole article, or a stand-in where only the passage is known (no store)."""
@@ -92,6 +93,19 @@ class ExtractiveAnswerer:
                 self._folded_articles.clear()
             self._folded_articles[cache_key] = _folded_words(f"{article.title} {article.text}")
         return self._folded_articles[cache_key]
+
+    def _article_terms(self, ev: Evidence, exact: bool) -> set[str]:
+        """Terms of the evidence's whole article: what the article as a whole is about backs a
+        sentence that does not repeat it ("thành phố" in a story about Lai Châu)."""
+        article = self.store.get(ev.article_id) if self.store is not None else None
+        if article is None:
+            return _terms(ev.text, exact)
+        cache_key = (article.article_id, article.content_hash, exact)
+        if cache_key not in self._article_term_cache:
+            if len(self._article_term_cache) > 256:
+                self._article_term_cache.clear()
+            self._article_term_cache[cache_key] = _terms(article.text, exact)
+        return self._article_term_cache[cache_key]
 
     def _weights(
         self, terms: list[str], exact: bool, *, drop_unknown: bool = False
@@ -122,7 +136,9 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, evidence: Sequence[Evidence]) -> Answer:
         query = analyse(question)
-        ranked = self.rank_sentences(query, evidence)
+        # A sentence from an article about another place than the one asked cannot answer,
+        # however well its words match; the best of the rest must stand on its own.
+        ranked = [s for s in self.rank_sentences(query, evidence) if self._about(query, s)]
         if not ranked or not self._supported(query, ranked[0]):
             return self.refusal(question, query)
         chosen = [ranked[0]]
@@ -152,6 +168,8 @@ class ExtractiveAnswerer:
         terms = exact_terms if exact else folded_terms
         if not terms:
             return []
+        junk = boundary_pairs(query.search_text)
+        terms = [t for t in terms if t not in junk]
         weights = self._weights(terms, exact, drop_unknown=query.language == "en")
         if not weights:
             return []
@@ -159,7 +177,7 @@ class ExtractiveAnswerer:
         scored: list[ScoredSentence] = []
         for ev in evidence:
             title_terms = _terms(ev.title, exact)
-            passage_terms = _terms(ev.text, exact)
+            passage_terms = self._article_terms(ev, exact)
             for start, end in split_sentences(ev.text):
                 sentence = ev.text[start:end]
                 if len(sentence) < 20:
@@ -181,12 +199,20 @@ class ExtractiveAnswerer:
                     if query.wants_percent:
                         score += 0.1 if any(f.endswith("%") for f in found) else -0.15
                 folded = fold(sentence)
+                folded_words = [fold(k) for k in keys(sentence)]
                 if query.head and any(
                     re.search(r"\d(?:[\d.,]*\d)?\s*(?:%\s*)?" + re.escape(head), folded)
                     for head in _head_variants(query)
                 ):
                     # The figure counts what was asked for: "470 đảng viên", "2 - 3 lớp".
                     score += 0.15
+                if query.focus and f" {query.focus} " in f" {' '.join(folded_words)} ":
+                    # The thing a "what …" question asks about: "khó khăn gì", "giải pháp nào".
+                    score += 0.15
+                if query.wants_figure and not query.asks_target and _TARGET_RE.search(folded):
+                    # "đặt ra mục tiêu … kết nạp 150 đảng viên/năm" is a plan; the question
+                    # asks what was achieved.
+                    score -= 0.1
                 if query.wants_total:
                     if _TOTAL_RE.search(folded):
                         score += 0.15
@@ -216,7 +242,10 @@ class ExtractiveAnswerer:
             return False
         if query.wants_figure and not figures(sentence.text):
             return False
-        # A place or person the question names must be what the article is about.
+        return self._about(query, sentence)
+
+    def _about(self, query: Query, sentence: ScoredSentence) -> bool:
+        """A place or person the question names must be what the sentence's article is about."""
         context = self._article_context(sentence.evidence)
         return all(f" {entity} " in context for entity in query.entities)
 

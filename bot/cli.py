@@ -297,6 +297,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TinbotError as exc:
         print(f"tinbot: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error worth a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("tinbot: interrupted", file=sys.stderr)
         return 130

@@ -17,9 +17,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ingest.chunking import chunk_article
-from ingest.loaders import LoadLimits, expand_source, load, load_bytes
-from ingest.pipeline import prepare
 from tqdm import tqdm
 
 from bot.answer import ExtractiveAnswerer, evidence_from_hits
@@ -40,7 +37,10 @@ from index.lexical import LexicalIndex
 from index.retrieve import HybridRetriever
 from index.store import ArticleStore
 from index.vectors import VectorStore
+from ingest.chunking import chunk_article
+from ingest.loaders import LoadLimits, expand_source, load, load_bytes
 from ingest.models import Article, RawDocument
+from ingest.pipeline import prepare
 
 logger = logging.getLogger(__name__)
 

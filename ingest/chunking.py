@@ -105,25 +105,51 @@ def _split_long(text: str, start: int, end: int, size: int) -> list[tuple[int, i
 
 def chunk_spans(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
     """Group sentences into passages of about ``size`` characters; consecutive passages share
-    trailing sentences worth up to ``overlap`` characters."""
+    trailing sentences worth up to ``overlap`` characters.
+
+    A paragraph that fits in one passage is not cut across two when the passage holding its
+    start is already reasonably full: a list introduced by "đó là:" and its items belong together.
+    """
     if size <= 0:
         raise ValueError("chunk size must be positive")
     sentences: list[tuple[int, int]] = []
     for s, e in split_sentences(text):
         sentences.extend(_split_long(text, s, e, size) if e - s > size else [(s, e)])
+    n = len(sentences)
+    # Where each sentence's paragraph ends (paragraphs are separated by line breaks).
+    para_end = [0] * n
+    starts_para = [True] * n
+    for idx in range(n - 1, -1, -1):
+        if idx > 0:
+            starts_para[idx] = "\n" in text[sentences[idx - 1][1] : sentences[idx][0]]
+        following = idx + 1 < n and not starts_para[idx + 1]
+        para_end[idx] = para_end[idx + 1] if following else sentences[idx][1]
+
     chunks: list[tuple[int, int]] = []
     i = 0
-    while i < len(sentences):
+    while i < n:
+        begin = sentences[i][0]
         j = i
-        while j + 1 < len(sentences) and sentences[j + 1][1] - sentences[i][0] <= size:
+        while j + 1 < n and sentences[j + 1][1] - begin <= size:
+            nxt = j + 1
+            if (
+                starts_para[nxt]
+                and para_end[nxt] - begin > size
+                and para_end[nxt] - sentences[nxt][0] <= size
+                and sentences[j][1] - begin >= size // 3
+            ):
+                break
             j += 1
-        chunks.append((sentences[i][0], sentences[j][1]))
-        if j + 1 >= len(sentences):
+        chunks.append((begin, sentences[j][1]))
+        if j + 1 >= n:
             break
-        # Step back over trailing sentences that fit in the overlap, but always move forward.
+        # Step back over trailing sentences that fit in the overlap, but always move forward,
+        # and never so far that the paragraph starting next would be cut again.
         k = j + 1
         while k - 1 > i and sentences[j][1] - sentences[k - 1][0] <= overlap:
             k -= 1
+        if starts_para[j + 1] and para_end[j + 1] - sentences[k][0] > size:
+            k = j + 1
         i = k
     return chunks
 

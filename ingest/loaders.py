@@ -211,9 +211,7 @@ def _looks_binary(text: str) -> bool:
     if not text:
         return False
     sample = text[:20000]
-    bad = sum(
-        1 for ch in sample if (ord(ch) < 32 and ch not in "\n\r\t\f\v") or ch in "\ufffd\x7f"
-    )
+    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\n\r\t\f\v") or ch in "\ufffd\x7f")
     return bad / len(sample) > _BINARY_SHARE
 
 

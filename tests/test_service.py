@@ -13,7 +13,7 @@ from bot.service import Tinbot
 from bot.settings import Settings
 from bot.types import REFUSAL_EN, REFUSAL_VI
 from tests.conftest import SAMPLES
-from tests.helpers import CountingEmbedder
+from tests.helpers import CountingEmbedder, to_cp1258
 
 ARTICLE = """Huyện Mường Ảng kết nạp đảng viên mới
 
@@ -158,9 +158,13 @@ def test_same_text_from_another_origin_is_not_indexed_twice(bot: Tinbot, tmp_pat
 
 def test_cp1258_and_decomposed_text_are_read_correctly(bot: Tinbot, tmp_path: Path) -> None:
     legacy = tmp_path / "legacy.txt"
-    legacy.write_bytes(unicodedata.normalize("NFD", ARTICLE).encode("cp1258"))
+    legacy.write_bytes(to_cp1258(ARTICLE))
+    decomposed = tmp_path / "decomposed.txt"
+    decomposed.write_text(unicodedata.normalize("NFD", ARTICLE), encoding="utf-8")
     report = bot.ingest([str(legacy)])
     assert report.count("added") == 1, report.results
+    # The same words, decomposed: recognised as the same text, not a second article.
+    assert bot.ingest([str(decomposed)]).results[0].status == "unchanged"
     answer = bot.answer("Tỷ lệ đảng viên nữ ở Mường Ảng là bao nhiêu?")
     assert "42,1%" in answer.text
     article = bot.store.get(answer.citations[0].article_id)
