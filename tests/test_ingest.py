@@ -1,0 +1,245 @@
+"""Each ingest stage on the real sample articles and on hostile input."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.errors import EmptySourceError, IngestError, SourceTooLargeError, UnsupportedSourceError
+from ingest.chunking import chunk_article, chunk_spans, split_sentences
+from ingest.clean import clean_text
+from ingest.loaders import LoadLimits, decode, expand_source, load, load_bytes
+from ingest.metadata import extract_metadata, parse_date
+from ingest.models import RawDocument
+from ingest.pipeline import article_id_for, prepare
+from tests.conftest import SAMPLES
+from tests.helpers import to_cp1258
+
+SAMPLE_FILES = sorted(SAMPLES.glob("*.txt"))
+
+
+def _sample(name: str) -> str:
+    return next(p for p in SAMPLE_FILES if p.name.startswith(name)).read_text(encoding="utf-8")
+
+
+# --- loading -----------------------------------------------------------------------------------
+def test_encodings_are_decoded_to_nfc() -> None:
+    text = "Đảng bộ huyện Tuần Giáo kết nạp 470 đảng viên, chiếm 90,6%."
+    nfd = unicodedata.normalize("NFD", text)
+    for data in (
+        text.encode("utf-8"),
+        nfd.encode("utf-8"),
+        b"\xef\xbb\xbf" + text.encode("utf-8"),
+        text.encode("utf-16"),  # with BOM
+        to_cp1258(text),
+    ):
+        assert decode(data) == text
+
+
+def test_binary_and_empty_input_are_refused() -> None:
+    with pytest.raises(UnsupportedSourceError, match="binary"):
+        decode(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    with pytest.raises(EmptySourceError):
+        load_bytes(b" \n\t\n", filename="x.txt", origin="x.txt")
+    with pytest.raises(UnsupportedSourceError, match="not supported"):
+        load_bytes(b"PK\x03\x04", filename="x.docx", origin="x.docx")
+
+
+def test_size_cap_is_checked_before_reading(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"a" * 2048)
+    with pytest.raises(SourceTooLargeError, match="too large"):
+        load(str(big), LoadLimits(max_bytes=1024))
+
+
+def test_html_main_text_is_extracted_and_scripts_dropped() -> None:
+    body = "".join(
+        f"<p>Đoạn {i}: Đảng bộ huyện Mường Ảng kết nạp 95 đảng viên mới trong năm 2021, "
+        "đạt 110% chỉ tiêu được giao.</p>"
+        for i in range(6)
+    )
+    html = (
+        "<html><head><title>Mường Ảng kết nạp đảng viên</title>"
+        "<script>alert('x')</script><style>p{}</style></head><body>"
+        "<nav>Trang chủ | Tin tức</nav><article><h1>Mường Ảng kết nạp đảng viên</h1>"
+        f"{body}<img src=x onerror=alert(1)></article></body></html>"
+    ).encode()
+    raw = load_bytes(html, filename="a.html", origin="a.html")
+    assert "95 đảng viên" in raw.text
+    assert "alert" not in raw.text and "<" not in raw.text
+    assert raw.title == "Mường Ảng kết nạp đảng viên"
+
+
+def test_html_without_article_text_is_empty() -> None:
+    with pytest.raises(IngestError):
+        load_bytes(b"<html><body><div></div></body></html>", filename="a.html", origin="a.html")
+
+
+def test_folder_expansion_skips_hidden_and_unsupported(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "b.docx").write_text("x", encoding="utf-8")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "c.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "d.html").write_text("x", encoding="utf-8")
+    found = [Path(p).name for p in expand_source(str(tmp_path))]
+    assert found == ["a.txt", "d.html"]
+    with pytest.raises(IngestError, match="no such file"):
+        expand_source(str(tmp_path / "missing"))
+    with pytest.raises(UnsupportedSourceError, match="scheme"):
+        expand_source("ftp://example.com/a.txt")
+
+
+# --- cleaning and metadata ---------------------------------------------------------------------
+def test_cleaning_removes_scraped_noise_and_keeps_the_article() -> None:
+    raw = _sample("000")
+    text = clean_text(raw)
+    lines = text.split("\n")
+    assert "." not in lines and "1" not in lines
+    assert "\n\n\n" not in text
+    assert "kết nạp được 470 đảng viên" in text
+    # Reader comments and the other-articles tail are gone.
+    kon_tum = clean_text(_sample("002"))
+    assert "Giàng A Mua" not in kon_tum and "Các tin khác" not in kon_tum
+    assert "Phản hồi" not in kon_tum
+    lai_chau = clean_text(_sample("004"))
+    assert "Mang ấm no, hạnh phúc" not in lai_chau
+    assert lai_chau.endswith("tạo thêm sức mạnh cho Đảng.")
+
+
+def test_cleaning_never_empties_a_short_unpunctuated_note() -> None:
+    note = "Ghi chú họp chi bộ\nKết nạp đảng viên mới\nTạo nguồn"
+    assert clean_text(note) == note
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "date", "author"),
+    [
+        (
+            "000",
+            "Huyện Tuần Giáo, tỉnh Điện Biên: Chú trọng công tác phát triển đảng viên là người "
+            "tại chỗ",
+            "2018-04-13",
+            "CTV - Phong Lâm/BTC Tỉnh ủy Điện Biên",
+        ),
+        (
+            "001",
+            "Đảng ủy Khối các cơ quan tỉnh Lạng Sơn nâng cao chất lượng công tác phát triển "
+            "đảng viên",
+            "2019-08-15",
+            "Nguyễn Thị Lan Anh - Ban Tổ chức Đảng ủy Khối CCQ tỉnh",
+        ),
+        ("002", "Tạo nguồn phát triển đảng viên là người có đạo ở TP. Kon Tum", None, None),
+        ("003", "Huyện ủy Núi Thành chú trọng phát triển đảng viên mới", None, None),
+    ],
+)
+def test_metadata_of_the_sample_articles(
+    name: str, title: str, date: str | None, author: str | None
+) -> None:
+    meta = extract_metadata(clean_text(_sample(name)))
+    assert (meta.title, meta.date, meta.author) == (title, date, author)
+
+
+def test_untitled_article_gets_its_opening_words_as_title() -> None:
+    meta = extract_metadata(clean_text(_sample("004")))
+    assert meta.title.startswith("Là đảng viên trẻ") and meta.title.endswith("…")
+    assert len(meta.title) <= 95
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("13/04/2018", "2018-04-13"),
+        ("15-08-2019 09:13", "2019-08-15"),
+        ("Thứ Sáu, 13/04/2018, [GMT+7]", "2018-04-13"),
+        ("2022-12-31", "2022-12-31"),
+        ("31/02/2020", None),
+        ("không có ngày", None),
+    ],
+)
+def test_dates(text: str, iso: str | None) -> None:
+    assert parse_date(text) == iso
+
+
+# --- chunking ----------------------------------------------------------------------------------
+def test_sentences_do_not_split_on_abbreviations_or_numbers() -> None:
+    text = (
+        "Thành ủy TP. Kon Tum có 3.790 đảng viên, chiếm 90,6% tổng số. TS. Nguyễn Văn A phát "
+        "biểu. Năm 2022 kết nạp 2.5 lần!\nDòng mới không dấu chấm"
+    )
+    sentences = [text[s:e] for s, e in split_sentences(text)]
+    assert sentences == [
+        "Thành ủy TP. Kon Tum có 3.790 đảng viên, chiếm 90,6% tổng số.",
+        "TS. Nguyễn Văn A phát biểu.",
+        "Năm 2022 kết nạp 2.5 lần!",
+        "Dòng mới không dấu chấm",
+    ]
+
+
+def test_chunks_of_a_sample_article_overlap_and_slice_exactly() -> None:
+    article = prepare(RawDocument(origin="/x/000.txt", text=_sample("000")))
+    chunks = chunk_article(article, size=600, overlap=150)
+    assert len(chunks) > 5
+    for chunk in chunks:
+        assert article.text[chunk.start : chunk.end] == chunk.text
+        assert len(chunk.text) <= 600
+    assert any(b.start < a.end for a, b in zip(chunks, chunks[1:], strict=False))
+    # Every sentence of the article lies wholly inside some chunk.
+    for s, e in split_sentences(article.text):
+        assert any(c.start <= s and e <= c.end for c in chunks)
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def test_a_paragraph_that_fits_stays_in_one_chunk() -> None:
+    article = prepare(RawDocument(origin="/x/001.txt", text=_sample("001")))
+    chunks = chunk_article(article, size=600, overlap=150)
+    assert any("hạn chế, đó là:" in c.text and "lúng túng" in c.text for c in chunks)
+
+
+def test_article_identity_follows_the_origin() -> None:
+    a = prepare(RawDocument(origin="/x/a.txt", text=_sample("003")))
+    b = prepare(RawDocument(origin="/x/b.txt", text=_sample("003")))
+    assert a.article_id == article_id_for("/x/a.txt") != b.article_id
+    assert a.content_hash == b.content_hash
+
+
+# --- properties --------------------------------------------------------------------------------
+_vietnamese = st.text(
+    alphabet=st.sampled_from(
+        list("aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợ")
+        + list("ùúủũụừứửữựỳýỷỹỵ .,;:!?%/-\n\t0123456789TPĐ…“”\"'()\u00a0\u0301\u0323")
+    ),
+    max_size=600,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(_vietnamese, st.text(max_size=300)))
+def test_cleaning_and_chunking_never_crash_and_offsets_slice_exactly(text: str) -> None:
+    cleaned = clean_text(text)
+    assert unicodedata.is_normalized("NFC", cleaned)
+    assert clean_text(cleaned) == cleaned
+    for s, e in split_sentences(cleaned):
+        assert cleaned[s:e] == cleaned[s:e].strip() and e > s
+    spans = chunk_spans(cleaned, 80, 20)
+    for (s, e), (s2, _) in zip(spans, spans[1:], strict=False):
+        assert s < s2 and e > s
+    covered = "".join(cleaned[s:e] for s, e in spans)
+    assert set(covered) >= set(cleaned.replace("\n", "").replace(" ", ""))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_either_load_as_nfc_text_or_fail_clearly(data: bytes) -> None:
+    try:
+        raw = load_bytes(data, filename="x.txt", origin="x.txt")
+    except IngestError as exc:
+        error = str(exc)
+    else:
+        assert unicodedata.is_normalized("NFC", raw.text)
+        return
+    assert error.startswith("x.txt: ")

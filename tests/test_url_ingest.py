@@ -1,0 +1,148 @@
+"""URL ingestion over real HTTP against a server on 127.0.0.1 that the test starts."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from bot.errors import BlockedURLError, IngestError, SourceTooLargeError, UnsupportedSourceError
+from ingest.loaders import LoadLimits, check_host, load
+from tests.conftest import SAMPLES
+
+ARTICLE_HTML = (
+    "<html><head><title>Mường Ảng kết nạp đảng viên</title></head><body><article>"
+    "<h1>Mường Ảng kết nạp đảng viên</h1>"
+    + "".join(
+        f"<p>Đoạn {i}. Năm 2021, Đảng bộ huyện Mường Ảng kết nạp 95 đảng viên mới, đạt 110% "
+        "chỉ tiêu được giao.</p>"
+        for i in range(5)
+    )
+    + "</article></body></html>"
+).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def _send(self, body: bytes, content_type: str, **headers: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        path = self.path
+        if path == "/article.html":
+            self._send(ARTICLE_HTML, "text/html; charset=utf-8")
+        elif path == "/article.txt":
+            self._send((SAMPLES / "003_b59c7ee6d4b859d5.txt").read_bytes(), "text/plain")
+        elif path == "/image":
+            self._send(b"\x89PNG\r\n", "image/png")
+        elif path.startswith("/loop"):
+            n = int(path.removeprefix("/loop") or 0)
+            self.send_response(302)
+            self.send_header("Location", f"/loop{n + 1}")
+            self.end_headers()
+        elif path == "/to-ftp":
+            self.send_response(301)
+            self.send_header("Location", "ftp://example.com/x.txt")
+            self.end_headers()
+        elif path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "/article.html")
+            self.end_headers()
+        elif path == "/big":
+            self._send(b"a" * 5000, "text/plain")
+        elif path == "/bomb":
+            # 1 KB on the wire, 2 MB once decompressed, no honest length to check up front.
+            body = gzip.compress(b"a" * 2_000_000)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Encoding", "gzip")
+            self.end_headers()
+            self.wfile.write(body)
+        elif path == "/slow":
+            time.sleep(3)
+            self._send(b"late", "text/plain")
+        else:
+            self.send_error(404)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+ALLOW = LoadLimits(allow_private_urls=True, timeout=1.0, max_bytes=1_000_000, max_redirects=3)
+
+
+def test_html_and_text_pages_are_loaded(server: str) -> None:
+    page = load(f"{server}/article.html", ALLOW)
+    assert "95 đảng viên" in page.text and page.title == "Mường Ảng kết nạp đảng viên"
+    text = load(f"{server}/article.txt", ALLOW)
+    assert "Núi Thành" in text.text
+    redirected = load(f"{server}/redirect", ALLOW)
+    assert redirected.origin == f"{server}/redirect" and "95" in redirected.text
+
+
+def test_private_addresses_are_refused_by_default(server: str) -> None:
+    with pytest.raises(BlockedURLError, match="private or local"):
+        load(f"{server}/article.html", LoadLimits())
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://localhost:8080/x",
+        "http://10.1.2.3/",
+        "http://192.168.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://0.0.0.0/",
+        "http://[fe80::1]/",
+        "http://user:pw@example.com/",
+    ],
+)
+def test_check_host_refuses_non_public_targets(url: str) -> None:
+    with pytest.raises(BlockedURLError):
+        check_host(url, LoadLimits())
+
+
+@pytest.mark.parametrize(
+    ("path", "error", "message"),
+    [
+        ("/loop", IngestError, "too many redirects"),
+        ("/to-ftp", UnsupportedSourceError, "scheme"),
+        ("/image", UnsupportedSourceError, "content type"),
+        ("/missing", IngestError, "HTTP 404"),
+        ("/slow", IngestError, "timed out"),
+    ],
+)
+def test_bad_urls_fail_with_the_reason(
+    server: str, path: str, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        load(f"{server}{path}", ALLOW)
+
+
+def test_size_caps_apply_to_declared_and_decompressed_bodies(server: str) -> None:
+    small = LoadLimits(allow_private_urls=True, timeout=2.0, max_bytes=1000)
+    with pytest.raises(SourceTooLargeError):
+        load(f"{server}/big", small)
+    with pytest.raises(SourceTooLargeError, match="decompression"):
+        load(f"{server}/bomb", small)
