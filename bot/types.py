@@ -46,7 +46,7 @@ class Answer:
         }
 
 
-IngestStatus = Literal["added", "unchanged", "updated", "failed"]
+IngestStatus = Literal["added", "unchanged", "updated", "skipped", "removed", "failed"]
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,14 @@ class IngestReport:
         return self.count("failed") == 0
 
     def summary(self) -> str:
-        return (
+        text = (
             f"added {self.count('added')}, unchanged {self.count('unchanged')}, "
             f"updated {self.count('updated')}, failed {self.count('failed')}"
         )
+        for extra in ("skipped", "removed"):
+            if self.count(extra):
+                text += f", {extra} {self.count(extra)}"
+        return text
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,40 @@ CREATE TABLE IF NOT EXISTS embedding_cache (
     key TEXT PRIMARY KEY,
     vector BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sources (
+    -- What the loader produced before cleaning, so cleaning can be redone and audited.
+    article_id TEXT PRIMARY KEY REFERENCES articles(article_id) ON DELETE CASCADE,
+    raw_text TEXT NOT NULL,
+    content_type TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS aliases (
+    -- Another origin that delivered exactly an article's text: recorded, not indexed twice.
+    origin TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(article_id) ON DELETE CASCADE,
+    added_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signatures (
+    article_id TEXT PRIMARY KEY REFERENCES articles(article_id) ON DELETE CASCADE,
+    minhash BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feeds (
+    url TEXT PRIMARY KEY,
+    last_polled TEXT,
+    last_ok TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    next_poll REAL NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS feed_entries (
+    feed_url TEXT NOT NULL,
+    entry_key TEXT NOT NULL,
+    link TEXT,
+    status TEXT NOT NULL,
+    reason TEXT,
+    article_id TEXT,
+    fetched_at TEXT NOT NULL,
+    PRIMARY KEY (feed_url, entry_key)
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -144,10 +178,19 @@ class ArticleStore:
         return self.get(id_or_origin) or self.by_origin(id_or_origin)
 
     def put(
-        self, conn: sqlite3.Connection, article: Article, chunks: Sequence[Chunk], contexts: str
+        self,
+        conn: sqlite3.Connection,
+        article: Article,
+        chunks: Sequence[Chunk],
+        contexts: str,
+        *,
+        raw_text: str | None = None,
+        minhash: bytes | None = None,
     ) -> list[StoredChunk]:
         """Insert or replace an article and its passages; call inside ``transaction()``."""
         now = _now()
+        # An origin that becomes an article in its own right is no longer an alias.
+        conn.execute("DELETE FROM aliases WHERE origin = ?", (article.origin,))
         conn.execute("DELETE FROM chunks WHERE article_id = ?", (article.article_id,))
         conn.execute(
             "INSERT INTO articles(article_id, origin, title, date, author, text, content_hash, "
@@ -197,8 +240,57 @@ class ArticleStore:
                     contexts,
                 )
             )
+        if raw_text is not None:
+            conn.execute(
+                "INSERT OR REPLACE INTO sources(article_id, raw_text, content_type) "
+                "VALUES (?, ?, ?)",
+                (article.article_id, raw_text, article.extra.get("content_type", "text/plain")),
+            )
+        if minhash is not None:
+            conn.execute(
+                "INSERT OR REPLACE INTO signatures(article_id, minhash) VALUES (?, ?)",
+                (article.article_id, minhash),
+            )
         self.set_meta("last_ingest", now)
         return stored
+
+    # --- aliases and near-duplicates ------------------------------------------------------
+    def add_alias(self, origin: str, article_id: str) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO aliases(origin, article_id, added_at) VALUES (?, ?, ?)",
+            (origin, article_id, _now()),
+        )
+
+    def alias_target(self, origin: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT article_id FROM aliases WHERE origin = ?", (origin,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def aliases_of(self, article_id: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT origin FROM aliases WHERE article_id = ? ORDER BY origin", (article_id,)
+        )
+        return [str(r[0]) for r in rows]
+
+    def remove_alias(self, origin: str) -> None:
+        self.conn.execute("DELETE FROM aliases WHERE origin = ?", (origin,))
+
+    def signatures(self) -> tuple[list[str], np.ndarray]:
+        rows = self.conn.execute("SELECT article_id, minhash FROM signatures").fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.uint32)
+        ids = [str(r[0]) for r in rows]
+        return ids, np.vstack([np.frombuffer(r[1], dtype=np.uint32) for r in rows])
+
+    def raw_text(self, article_id: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT raw_text FROM sources WHERE article_id = ?", (article_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def origins(self) -> list[str]:
+        return [str(r[0]) for r in self.conn.execute("SELECT origin FROM articles")]
 
     def delete(self, conn: sqlite3.Connection, article_id: str) -> None:
         conn.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
@@ -222,6 +314,14 @@ class ArticleStore:
             ):
                 found[row["chunk_id"]] = StoredChunk(**dict(row))
         return found
+
+    def duplicate_passages(self) -> int:
+        """Passages whose exact text occurs twice within one article (should be none)."""
+        row = self.conn.execute(
+            "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM chunks "
+            "GROUP BY article_id, start, end HAVING n > 1)"
+        ).fetchone()
+        return int(row[0])
 
     def all_chunk_ids(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT chunk_id FROM chunks")}

@@ -11,9 +11,10 @@ import ipaddress
 import json
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from bot.errors import (
@@ -25,6 +26,9 @@ from bot.errors import (
 )
 from ingest.models import RawDocument
 from ingest.vietnamese import nfc
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -306,8 +310,21 @@ def check_host(url: str, limits: LoadLimits) -> None:
 
 
 def fetch_url(url: str, limits: LoadLimits) -> RawDocument:
-    """Download a page with redirects followed by hand, so each hop's host is checked, and the
-    body streamed under the size cap (counted after decompression)."""
+    """Download an article page, PDF or text file under every limit, and decode it."""
+    body, mime, charset = fetch_bytes(url, limits, accept=_CONTENT_TYPES)
+    suffix = _CONTENT_TYPES.get(mime) or Path(urlsplit(url).path).suffix.lower()
+    return load_bytes(
+        body, filename="download" + suffix, origin=url, limits=limits, charset=charset
+    )
+
+
+def fetch_bytes(
+    url: str, limits: LoadLimits, *, accept: Mapping[str, str] | Collection[str]
+) -> tuple[bytes, str, str | None]:
+    """GET ``url`` with redirects followed by hand, so each hop's host is checked, and the body
+    streamed under the size cap (counted after decompression). Returns body, MIME type and
+    declared charset; a MIME type outside ``accept`` is refused (an empty or generic one is
+    allowed when the URL's file suffix is supported)."""
     import httpx
 
     current = url
@@ -326,7 +343,15 @@ def fetch_url(url: str, limits: LoadLimits) -> RawDocument:
                         continue
                     if response.status_code >= 400:
                         raise IngestError(f"{url}: HTTP {response.status_code}")
-                    return _read_response(url, response, limits)
+                    mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                    if mime not in accept:
+                        path_suffix = Path(urlsplit(url).path).suffix.lower()
+                        generic = mime in {"", "application/octet-stream", "text/plain"}
+                        if not (generic and path_suffix in SUPPORTED_SUFFIXES | {".xml", ".rss"}):
+                            raise UnsupportedSourceError(
+                                f"{url}: content type {mime or '(none)'!r} not supported"
+                            )
+                    return _read_body(url, response, limits), mime, response.charset_encoding
             except httpx.TimeoutException as exc:
                 raise IngestError(f"{url}: timed out after {limits.timeout:g} s") from exc
             except httpx.HTTPError as exc:
@@ -334,23 +359,12 @@ def fetch_url(url: str, limits: LoadLimits) -> RawDocument:
     raise IngestError(f"{url}: too many redirects (more than {limits.max_redirects})")
 
 
-def _read_response(url: str, response: object, limits: LoadLimits) -> RawDocument:
-    import httpx
-
-    assert isinstance(response, httpx.Response)
+def _read_body(url: str, response: httpx.Response, limits: LoadLimits) -> bytes:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limits.max_bytes:
         raise SourceTooLargeError(
             f"{url}: too large ({_human(int(declared))}; the limit is {_human(limits.max_bytes)})"
         )
-    mime = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    suffix = _CONTENT_TYPES.get(mime)
-    if suffix is None:
-        path_suffix = Path(urlsplit(url).path).suffix.lower()
-        if mime in {"", "application/octet-stream"} and path_suffix in SUPPORTED_SUFFIXES:
-            suffix = path_suffix
-        else:
-            raise UnsupportedSourceError(f"{url}: content type {mime or '(none)'!r} not supported")
     body = bytearray()
     for piece in response.iter_bytes():
         body.extend(piece)
@@ -358,10 +372,4 @@ def _read_response(url: str, response: object, limits: LoadLimits) -> RawDocumen
             raise SourceTooLargeError(
                 f"{url}: too large (over {_human(limits.max_bytes)} after decompression)"
             )
-    return load_bytes(
-        bytes(body),
-        filename="download" + suffix,
-        origin=url,
-        limits=limits,
-        charset=response.charset_encoding,
-    )
+    return bytes(body)
