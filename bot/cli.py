@@ -64,6 +64,8 @@ def print_report(report: IngestReport, *, as_json: bool) -> None:
                 "unchanged": report.count("unchanged"),
                 "updated": report.count("updated"),
                 "failed": report.count("failed"),
+                "skipped": report.count("skipped"),
+                "removed": report.count("removed"),
                 "results": [r.__dict__ for r in report.results],
             }
         )
@@ -81,7 +83,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     service = _open(settings)
     try:
         progress = args.progress if args.progress is not None else sys.stderr.isatty()
-        report = service.ingest(args.sources, progress=progress and not args.json)
+        report = service.ingest(args.sources, progress=progress and not args.json, prune=args.prune)
     finally:
         service.close()
     print_report(report, as_json=args.json)
@@ -176,13 +178,18 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     service = _open(settings)
     try:
-        removed = [service.remove(target) for target in args.targets]
+        removed = []
+        for target in args.targets:
+            article = service.remove(target)
+            if article is not None:
+                print(f"removed {article.article_id}  {article.title}")
+            elif (kept := service.remove_alias(target)) is not None:
+                print(f"removed alias {target} (the text stays as {kept.origin})")
+                article = kept
+            removed.append(article)
     finally:
         service.close()
     missing = [t for t, a in zip(args.targets, removed, strict=True) if a is None]
-    for article in removed:
-        if article is not None:
-            print(f"removed {article.article_id}  {article.title}")
     if missing:
         raise TinbotError(f"not found: {', '.join(missing)} (see `tinbot sources`)")
     return 0
@@ -209,6 +216,92 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    service = _open(settings)
+    try:
+        before = service.verify()
+        repaired = service.repair() if args.repair else None
+        after = service.verify() if repaired else before
+    finally:
+        service.close()
+    ok = _consistent(after)
+    if args.json:
+        _print_json({"consistent": ok, "counts": after, "repaired": repaired})
+    else:
+        for key, value in after.items():
+            print(f"{key:20} {value}")
+        if repaired:
+            print(
+                f"repaired: {repaired['orphans_deleted']} orphan vectors deleted, "
+                f"{repaired['articles_rewritten']} articles re-embedded"
+            )
+        print("consistent" if ok else "INCONSISTENT: run `tinbot check --repair`")
+    return 0 if ok else 1
+
+
+def _consistent(counts: dict[str, int]) -> bool:
+    return (
+        counts["passages"] == counts["lexical"] == counts["vectors"]
+        and counts["orphan_vectors"] == counts["missing_vectors"] == 0
+        and counts["duplicate_passages"] == 0
+    )
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    service = _open(settings)
+    try:
+        dest = service.backup(Path(args.dest))
+    finally:
+        service.close()
+    print(f"backed up {settings.data_dir} to {dest} (use it as TINBOT_DATA_DIR to restore)")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    import threading
+
+    from bot.watch import Watcher
+
+    feeds = args.feed or list(settings.watch_feeds)
+    folders = args.folder or list(settings.watch_folders)
+    if not feeds and not folders:
+        raise TinbotError(
+            "nothing to watch: give --feed URL / --folder PATH or set "
+            "TINBOT_WATCH_FEEDS / TINBOT_WATCH_FOLDERS"
+        )
+    service = _open(settings)
+    try:
+        watcher = Watcher(service, feeds, folders, interval=args.interval)
+        if args.once:
+            report = watcher.poll_once(force=True)
+            if args.json:
+                _print_json(
+                    {
+                        "results": [r.__dict__ for r in report.results],
+                        "feed_errors": report.feed_errors,
+                        "feeds": watcher.feed_status(),
+                    }
+                )
+            else:
+                print_report(IngestReport(report.results), as_json=False)
+                for url, error in report.feed_errors.items():
+                    print(f"feed failed {url}: {error}", file=sys.stderr)
+            return 0 if not report.feed_errors else 1
+        print(
+            f"watching {len(feeds)} feeds and {len(folders)} folders every "
+            f"{watcher.interval:g} s; Ctrl-C to stop",
+            file=sys.stderr,
+        )
+        stop = threading.Event()
+        try:
+            watcher.run(stop)
+        except KeyboardInterrupt:
+            stop.set()
+    finally:
+        service.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinbot",
@@ -229,6 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="show a progress bar (default: when stderr is a terminal)",
+    )
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="also remove articles whose files under the given folders are gone",
     )
     p.set_defaults(func=cmd_ingest)
 
@@ -264,6 +362,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", help="switch to this sentence-transformers model (name or local path)"
     )
     p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser(
+        "check", help="verify that the store, the lexical index and the vectors agree"
+    )
+    p.add_argument("--repair", action="store_true", help="fix what disagrees")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("backup", help="copy the data dir consistently while the bot runs")
+    p.add_argument("dest", metavar="DEST_DIR", help="a new, empty folder")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("watch", help="poll RSS/Atom feeds and mirror folders on an interval")
+    p.add_argument("--feed", action="append", metavar="URL", help="feed URL (repeatable)")
+    p.add_argument("--folder", action="append", metavar="PATH", help="folder (repeatable)")
+    p.add_argument("--interval", type=float, help="seconds between polls")
+    p.add_argument("--once", action="store_true", help="poll everything once and exit")
+    p.add_argument("--json", action="store_true", help="with --once: print the report as JSON")
+    p.set_defaults(func=cmd_watch)
 
     try:
         from bot.telegram_cli import add_feedback_parser, add_serve_parser

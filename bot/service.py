@@ -91,7 +91,7 @@ class Tinbot:
 
     # --- writing --------------------------------------------------------------------------
     @contextmanager
-    def _write_lock(self) -> Iterator[None]:
+    def write_lock(self) -> Iterator[None]:
         """One writer per data dir across processes; waits a while, then says who holds it."""
         path = self.settings.data_dir / "write.lock"
         with self._thread_lock, open(path, "a+") as handle:
@@ -120,7 +120,7 @@ class Tinbot:
                 handle.truncate()
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _limits(self) -> LoadLimits:
+    def limits(self) -> LoadLimits:
         return LoadLimits(
             max_bytes=self.settings.max_source_bytes,
             allow_private_urls=self.settings.allow_private_urls,
@@ -139,8 +139,8 @@ class Tinbot:
                 origins.extend(expand_source(source))
             except IngestError as exc:
                 report.results.append(IngestResult(origin=source, status="failed", reason=str(exc)))
-        limits = self._limits()
-        with self._write_lock():
+        limits = self.limits()
+        with self.write_lock():
             self.recover()
             bar = tqdm(origins, desc="ingest", unit="article", disable=not progress, leave=False)
             for origin in bar:
@@ -159,18 +159,18 @@ class Tinbot:
     def ingest_bytes(self, data: bytes, *, filename: str, origin: str) -> IngestReport:
         report = IngestReport()
         try:
-            raw = load_bytes(data, filename=filename, origin=origin, limits=self._limits())
+            raw = load_bytes(data, filename=filename, origin=origin, limits=self.limits())
         except IngestError as exc:
             report.results.append(IngestResult(origin, "failed", reason=str(exc)))
             return report
-        with self._write_lock():
+        with self.write_lock():
             self.recover()
             report.results.append(self._ingest_raw(raw))
         return report
 
     def ingest_raw(self, raw: RawDocument) -> IngestResult:
         """Ingest an already loaded document (feeds hand over entries this way)."""
-        with self._write_lock():
+        with self.write_lock():
             self.recover()
             return self._ingest_raw(raw)
 
@@ -331,19 +331,23 @@ class Tinbot:
         return [cached[k] for k in keys]
 
     def remove(self, id_or_origin: str) -> Article | None:
-        """Delete an article and every passage of it from both indexes. Given an alias origin,
-        only the alias record goes: the text stays live under its own origin."""
-        with self._write_lock():
+        """Delete an article and every passage of it from both indexes."""
+        with self.write_lock():
             article = self.store.find(id_or_origin)
             if article is None:
-                target = self.store.alias_target(id_or_origin)
-                if target is not None:
-                    self.store.remove_alias(id_or_origin)
-                    return self.store.get(target)
                 return None
             self.recover()
             self._remove_locked(article)
             return article
+
+    def remove_alias(self, origin: str) -> Article | None:
+        """Forget an alias origin; the article stays live under its own origin."""
+        with self.write_lock():
+            target = self.store.alias_target(origin)
+            if target is None:
+                return None
+            self.store.remove_alias(origin)
+            return self.store.get(target)
 
     def _remove_locked(self, article: Article) -> None:
         self._mark_pending(article.article_id)
@@ -369,7 +373,7 @@ class Tinbot:
 
     def repair(self) -> dict[str, int]:
         """Delete orphan vectors and re-embed passages whose vectors are missing."""
-        with self._write_lock():
+        with self.write_lock():
             self.recover()
             live = self.store.all_chunk_ids()
             vector_ids = self.vectors.ids()
@@ -391,7 +395,7 @@ class Tinbot:
         if dest.exists() and any(dest.iterdir()):
             raise TinbotError(f"{dest} exists and is not empty; give a new folder")
         dest.mkdir(parents=True, exist_ok=True)
-        with self._write_lock():
+        with self.write_lock():
             target = sqlite3.connect(dest / "tinbot.sqlite3")
             try:
                 self.store.conn.backup(target)
@@ -405,7 +409,7 @@ class Tinbot:
     def reindex(self, *, progress: bool = False) -> int:
         """Rebuild passages, the lexical index and the vectors from the stored articles, e.g.
         after changing the embedding model or the chunk size."""
-        with self._write_lock():
+        with self.write_lock():
             self.vectors = VectorStore(
                 self.settings, self.embedder.name, self.embedder.dim, recreate=True
             )

@@ -82,6 +82,7 @@ CREATE TABLE IF NOT EXISTS feed_entries (
     reason TEXT,
     article_id TEXT,
     fetched_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (feed_url, entry_key)
 );
 CREATE TABLE IF NOT EXISTS meta (

@@ -157,7 +157,7 @@ def load_bytes(
         return _load_pdf(data, origin, limits)
     text = decode(data, origin, charset=charset)
     if suffix in HTML_SUFFIXES:
-        return _load_html(text, origin)
+        return load_html(text, origin)
     if not text.strip():
         raise EmptySourceError(f"{origin}: empty file")
     return RawDocument(origin=origin, text=text, content_type="text/plain")
@@ -219,7 +219,7 @@ def _looks_binary(text: str) -> bool:
     return bad / len(sample) > _BINARY_SHARE
 
 
-def _load_html(html: str, origin: str) -> RawDocument:
+def load_html(html: str, origin: str) -> RawDocument:
     """Main article text and metadata through trafilatura; scripts, styles, menus and comments
     are dropped by the extractor, never executed or indexed."""
     import trafilatura
