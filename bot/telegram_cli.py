@@ -1,0 +1,133 @@
+"""``tinbot serve`` (run the Telegram bot) and ``tinbot feedback export``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.errors import ConfigError, TinbotError
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from telegram import Update
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.service import Tinbot
+    from bot.telegram_app import build_application, check_token
+
+    # Fail on a missing or malformed token before loading the model.
+    check_token(settings.telegram_token)
+    base_url = args.base_url or settings.telegram_base_url
+    if args.webhook_url:
+        parts = urlsplit(args.webhook_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"--webhook-url {args.webhook_url!r} is not an http(s) URL")
+    service = Tinbot.open(settings)
+    try:
+        app = build_application(settings, service, base_url=base_url)
+        try:
+            if args.webhook_url:
+                # A fresh secret each start: Telegram echoes it in a header on every delivery,
+                # and requests without it are rejected, so only Telegram can post updates.
+                secret = secrets.token_urlsafe(32)
+                url_path = urlsplit(args.webhook_url).path.lstrip("/")
+                logger.info(
+                    "webhook mode: listening on %s:%d/%s",
+                    args.webhook_listen,
+                    args.webhook_port,
+                    url_path,
+                )
+                app.run_webhook(
+                    listen=args.webhook_listen,
+                    port=args.webhook_port,
+                    url_path=url_path,
+                    webhook_url=args.webhook_url,
+                    secret_token=secret,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            else:
+                logger.info("polling for updates")
+                app.run_polling(allowed_updates=Update.ALL_TYPES)
+        except InvalidToken as exc:
+            raise ConfigError(
+                f"Telegram rejected TELEGRAM_BOT_TOKEN ({exc}); check it with @BotFather"
+            ) from None
+        except NetworkError as exc:
+            where = base_url or "https://api.telegram.org"
+            raise TinbotError(f"cannot reach the Telegram Bot API at {where}: {exc}") from None
+    finally:
+        service.close()
+    return 0
+
+
+def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.feedback import FILENAME, ExportFormat, FeedbackStore
+
+    fmt: ExportFormat
+    if args.format:
+        fmt = args.format
+    elif args.output and Path(args.output).suffix.lower() == ".csv":
+        fmt = "csv"
+    else:
+        fmt = "jsonl"
+    path = settings.data_dir / FILENAME
+    if not path.exists():
+        raise TinbotError(f"no feedback recorded yet in {settings.data_dir}")
+    store = FeedbackStore(path)
+    if args.output and args.output != "-":
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            count = store.export(out, fmt)
+        print(f"exported {count} votes to {args.output}", file=sys.stderr)
+    else:
+        store.export(sys.stdout, fmt)
+    return 0
+
+
+def add_serve_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="run the Telegram bot (long polling, or a webhook with --webhook-url)",
+        description=(
+            "Run the Telegram bot. The token comes from TELEGRAM_BOT_TOKEN; admins from "
+            "TINBOT_ADMIN_IDS. Long polling by default; --webhook-url sets a webhook instead "
+            "(Telegram requires https on port 443, 80, 88 or 8443; put a TLS proxy in front)."
+        ),
+    )
+    p.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="public URL Telegram posts updates to (enables webhook mode)",
+    )
+    p.add_argument(
+        "--webhook-listen",
+        metavar="HOST",
+        default="127.0.0.1",
+        help="address the webhook server binds (default 127.0.0.1; 0.0.0.0 for all)",
+    )
+    p.add_argument(
+        "--webhook-port", metavar="N", type=int, default=8443, help="webhook port (default 8443)"
+    )
+    p.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="Bot API base URL, e.g. http://host:8081/bot (default: $TINBOT_TELEGRAM_BASE_URL "
+        "or Telegram's)",
+    )
+    p.set_defaults(func=cmd_serve)
+
+
+def add_feedback_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("feedback", help="export 👍/👎 feedback given in Telegram")
+    sub = p.add_subparsers(dest="feedback_command", metavar="ACTION", required=True)
+    e = sub.add_parser("export", help="write every vote with its question, answer and sources")
+    e.add_argument("--format", choices=("jsonl", "csv"), help="default: from -o's suffix, or jsonl")
+    e.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    e.set_defaults(func=cmd_feedback_export)
