@@ -27,7 +27,7 @@ from bot.query import analyse
 from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Citation, Evidence
 from index.lexical import STOPWORDS
 from ingest.chunking import split_sentences
-from ingest.vietnamese import fold, words
+from ingest.vietnamese import fold, with_bigrams, words
 from prompts import load_prompt
 
 if TYPE_CHECKING:
@@ -362,7 +362,9 @@ def ground(
 
     text = _MARKER_RE.sub(renumber, text).strip()
     # "… viên. [1]" reads as citing the next sentence; put the marker before the stop.
-    text = _STOP_THEN_MARKERS_RE.sub(r"\2\1", text)
+    text = _STOP_THEN_MARKERS_RE.sub(
+        lambda m: " " + "".join(re.findall(r"\[\d+\]", m.group(2))) + m.group(1), text
+    )
     if not order:
         if _is_refusal(text):
             refusal = REFUSAL_EN if language == "en" else REFUSAL_VI
@@ -497,19 +499,13 @@ def _key_terms(text: str) -> set[str]:
 def _citation(m: int, ev: Evidence, sentences: list[str]) -> Citation:
     """The passage's sentence(s) that best match what the answer took from it."""
     spans = [(s, e) for s, e in split_sentences(ev.text) if e - s >= 15] or [(0, len(ev.text))]
+    profiles = [_match_profile(ev.text[s:e]) for s, e in spans]
     chosen: dict[tuple[int, int], float] = {}
     for sentence in sentences or [""]:
-        terms = _key_terms(sentence)
-        values = _figure_values(" ".join(_figures(sentence)))
-
-        def score(
-            span: tuple[int, int], terms: set[str] = terms, values: set[float] = values
-        ) -> float:
-            part = ev.text[span[0] : span[1]]
-            return len(terms & _key_terms(part)) + 3 * len(values & _figure_values(part))
-
-        best = max(spans, key=score)
-        chosen[best] = max(chosen.get(best, 0.0), score(best))
+        terms, values = _match_profile(sentence)
+        scores = [_similarity(terms, values, p_terms, p_values) for p_terms, p_values in profiles]
+        best = max(range(len(spans)), key=lambda i: (scores[i], -i))
+        chosen[spans[best]] = max(chosen.get(spans[best], 0.0), scores[best])
     start = min(s for s, _ in chosen)
     end = max(e for _, e in chosen)
     if end - start > MAX_QUOTE_CHARS:
@@ -524,6 +520,23 @@ def _citation(m: int, ev: Evidence, sentences: list[str]) -> Citation:
         start=ev.start + start,
         end=ev.start + end,
     )
+
+
+def _match_profile(text: str) -> tuple[set[str], set[float]]:
+    """Folded syllables and syllable pairs (pairs reward the same phrase, not just the same
+    words), and figure values."""
+    plain = re.sub(r"\[\d+\]", " ", text)
+    return set(with_bigrams([fold(w) for w in words(plain)])), _figure_values(plain)
+
+
+def _similarity(
+    terms: set[str], values: set[float], other_terms: set[str], other_values: set[float]
+) -> float:
+    # Dice rather than raw overlap, so a long sentence does not win by sheer length; a shared
+    # figure weighs like several words.
+    shared = len(terms & other_terms) + 3 * len(values & other_values)
+    size = len(terms) + len(other_terms) + 3 * (len(values) + len(other_values))
+    return 2 * shared / size if size else 0.0
 
 
 # --- faithfulness -------------------------------------------------------------------------
