@@ -12,6 +12,7 @@ one cannot be trusted or does not arrive in time:
 
 from __future__ import annotations
 
+import collections.abc
 import logging
 import queue
 import random
@@ -32,7 +33,7 @@ from prompts import load_prompt
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
-    from langchain_core.runnables import Runnable
+    from langchain_core.prompts import ChatPromptTemplate
 
     from bot.settings import Settings
 
@@ -115,7 +116,7 @@ def build_generator(settings: Settings, *, backoff: float = BACKOFF_SECONDS) -> 
 
 
 # --- prompts ------------------------------------------------------------------------------
-def build_prompt() -> Runnable[dict[str, Any], Any]:
+def build_prompt() -> ChatPromptTemplate:
     from langchain_core.prompts import ChatPromptTemplate
 
     return ChatPromptTemplate.from_messages(
@@ -176,13 +177,14 @@ class Generator:
         attempts: int = ATTEMPTS,
         backoff: float = BACKOFF_SECONDS,
     ) -> None:
-        from langchain_core.output_parsers import StrOutputParser
-
         self.name = name
         self.timeout = timeout
         self.attempts = attempts
         self.backoff = backoff
-        self.chain: Runnable[dict[str, Any], str] = build_prompt() | model | StrOutputParser()
+        self.model = model
+        # Not one ``prompt | model`` chain: closing a LangChain sequence's stream early makes it
+        # read the rest of the model's stream, so an abandoned call would trickle on.
+        self.prompt = build_prompt()
 
     def answer(
         self,
@@ -285,18 +287,24 @@ class Generator:
         cancelled: threading.Event,
         put: Callable[[tuple[str, Any]], None],
     ) -> None:
+        messages = self.prompt.invoke(inputs).to_messages()
         for attempt in range(1, self.attempts + 1):
             sent = False
             try:
-                if streaming:
-                    for chunk in self.chain.stream(inputs):
+                if not streaming:
+                    put(("chunk", str(self.model.invoke(messages).text)))
+                    return
+                stream = self.model.stream(messages)
+                try:
+                    for message in stream:
                         if cancelled.is_set():
                             return
-                        if chunk:
+                        if text := str(message.text):
                             sent = True
-                            put(("chunk", chunk))
-                else:
-                    put(("chunk", self.chain.invoke(inputs)))
+                            put(("chunk", text))
+                finally:
+                    if isinstance(stream, collections.abc.Generator):
+                        stream.close()  # the HTTP response now, not at garbage collection
                 return
             except Exception as exc:
                 # Text already shown cannot be taken back by a retry; nor can a refusal
@@ -365,13 +373,15 @@ def ground(
     text = _STOP_THEN_MARKERS_RE.sub(
         lambda m: " " + "".join(re.findall(r"\[\d+\]", m.group(2))) + m.group(1), text
     )
+    refusal = REFUSAL_EN if language == "en" else REFUSAL_VI
+    # The refusal sentence alone (a stray marker on it does not make it an answer), or with
+    # uncited words around it; with citations around it, it is a partial answer.
+    if _is_refusal(text) and (not order or len(_plain(text)) <= len(refusal) + 40):
+        return Grounded(
+            Answer(question, refusal, refused=True, language=language, answerer=answerer),
+            tuple(removed),
+        )
     if not order:
-        if _is_refusal(text):
-            refusal = REFUSAL_EN if language == "en" else REFUSAL_VI
-            return Grounded(
-                Answer(question, refusal, refused=True, language=language, answerer=answerer),
-                tuple(removed),
-            )
         raise Rejected("no citation of a given passage")
     cited = {m: by_n[n] for n, m in order.items()}
     sentences = answer_sentences(text, cited)
@@ -413,6 +423,10 @@ def _marker_numbers(inside: str) -> list[int]:
     return numbers
 
 
+def _plain(text: str) -> str:
+    return re.sub(r"\s*\[\d+\]", "", text).strip()
+
+
 def _is_refusal(text: str) -> bool:
     folded = fold(text)
     return "khong tim thay thong tin" in folded or "not found in the ingested" in folded
@@ -426,7 +440,7 @@ def answer_sentences(text: str, cited: dict[int, Evidence]) -> list[tuple[str, l
     spans: list[list[int]] = []
     for start, end in split_sentences(text):
         lead = _LEADING_MARKERS_RE.match(text, start)
-        if lead and lead.end() > start and spans:
+        if lead and lead.end() > start and spans and "\n" not in text[spans[-1][1] : start]:
             spans[-1][1] = lead.end()
             start = lead.end()
             while start < end and text[start].isspace():

@@ -249,6 +249,30 @@ def test_model_saying_it_does_not_know_is_a_refusal(
     assert answer.answerer == f"llm:{backend}"
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        REFUSAL_VI + " [1]",
+        "Không tìm thấy thông tin này trong các bài viết đã nạp. Có lẽ huyện có 20 trường.",
+    ],
+)
+def test_refusal_with_stray_marker_or_guess_is_a_refusal(
+    raw: str, evidence: list[Evidence]
+) -> None:
+    answer = ground("Huyện Tuần Giáo có bao nhiêu trường học?", raw, evidence).answer
+    assert (answer.refused, answer.text, answer.citations) == (True, REFUSAL_VI, [])
+
+
+def test_partial_answer_next_to_a_refusal_is_an_answer(evidence: list[Evidence]) -> None:
+    raw = (
+        "Không tìm thấy thông tin về số trường học. "
+        "Bài viết chỉ cho biết Huyện ủy Tuần Giáo kết nạp được 470 đảng viên [1]."
+    )
+    answer = ground("Huyện Tuần Giáo có bao nhiêu trường học?", raw, evidence).answer
+    assert not answer.refused
+    assert [c.n for c in answer.citations] == [1]
+
+
 def test_english_question_gets_english_rules(
     llm: LLMStandin, evidence: list[Evidence], extractive: Answer
 ) -> None:
