@@ -40,7 +40,9 @@ class Reply:
 class Request:
     path: str
     body: dict[str, Any]
-    finished: bool = False  # whether the reply was sent in full
+    finished: bool = False  # whether the server is done with it (sent, failed or dropped)
+    chunks_sent: int = 0
+    chunks_total: int = 0
 
     @property
     def stream(self) -> bool:
@@ -161,6 +163,7 @@ def _handler_for(standin: LLMStandin) -> type[BaseHTTPRequestHandler]:
                 pieces = [
                     text[i : i + reply.chunk_size] for i in range(0, len(text), reply.chunk_size)
                 ] or [""]
+                request.chunks_total = len(pieces)
                 if self.path == "/api/chat":
                     self._ollama(body, pieces, reply, request)
                 else:
@@ -212,6 +215,7 @@ def _handler_for(standin: LLMStandin) -> type[BaseHTTPRequestHandler]:
                 if reply.chunk_pause and standin.wait(reply.chunk_pause):
                     return
                 self._chunk(event({"content": piece}, None))
+                request.chunks_sent += 1
             self._chunk(event({}, "stop"))
             self._chunk(b"data: [DONE]\n\n")
             self._chunk(b"")
@@ -242,6 +246,7 @@ def _handler_for(standin: LLMStandin) -> type[BaseHTTPRequestHandler]:
                 if reply.chunk_pause and standin.wait(reply.chunk_pause):
                     return
                 self._chunk((json.dumps(message(piece, False), ensure_ascii=False) + "\n").encode())
+                request.chunks_sent += 1
             self._chunk((json.dumps(message("", True)) + "\n").encode())
             self._chunk(b"")
 

@@ -306,6 +306,14 @@ def test_trickling_stream_is_cut_at_the_deadline(
     _fell_back(final, extractive, "no complete reply within 1 s")
     assert all(isinstance(e, str) for e in events[:-1])
     assert llm.unfinished == 1
+    # The abandoned call hangs up rather than reading the trickle to its end.
+    [request] = llm.requests
+    for _ in range(300):
+        if request.finished:
+            break
+        llm.wait(0.1)
+    assert request.finished
+    assert request.chunks_sent < request.chunks_total
 
 
 def test_server_error_is_retried(
