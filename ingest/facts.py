@@ -92,7 +92,8 @@ class Fact:
     figure_start: int
     figure_end: int
     whole: float | None = None  # the total a share or a part is of, when the article states it
-    note: str | None = None  # a consistency note: a share that does not match its parts
+    # A share that does not match its parts: "215/3.442 ≈ 6,2%, không phải 0,06%".
+    note: str | None = None
 
     @property
     def label(self) -> str:
@@ -265,6 +266,7 @@ def _periods(text: str, published: int | None) -> list[_Period]:
     found: list[_Period] = []
     for m in _PERIOD_RE.finditer(text):
         label = m.group().strip(" ,")
+        label = label[:1].lower() + label[1:]  # "Tính đến …" reads mid-sentence
         y_from: int | None
         y_to: int | None
         if m.group("from"):
@@ -514,7 +516,7 @@ def _consistency(draft: _Draft, whole: float) -> str | None:
         return None
     return (
         f"{format_number(part)}/{format_number(whole)} ≈ {format_percent(computed)}, "
-        f"không khớp với {draft.number.text.strip()} bài viết ghi"
+        f"không phải {draft.number.text.strip()}"
     )
 
 

@@ -1,0 +1,174 @@
+"""The fact table: every figure of every article, in the service's SQLite store.
+
+Facts live in the same database as their article and are written in the same transaction, so an
+article and its facts never disagree; a trigger deletes an article's facts with its row.
+``facts_extracted`` records which extractor version read each article, so an upgraded extractor
+(or a data dir from before facts existed) re-reads only what is stale, with no re-embedding.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from typing import TYPE_CHECKING
+
+from ingest.facts import Fact, extract_facts
+from ingest.vietnamese import fold
+
+if TYPE_CHECKING:
+    from index.store import ArticleStore
+
+# Bump when ingest.facts changes what it extracts: stale articles are re-read on open.
+EXTRACTOR_VERSION = 1
+
+_COLUMNS = tuple(f.name for f in fields(Fact))
+_BOOL_COLUMNS = frozenset({"target", "per_year"})
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS facts (
+    id INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    segment TEXT,
+    measure TEXT NOT NULL,
+    value REAL NOT NULL,
+    high REAL,
+    denominator REAL,
+    bound TEXT NOT NULL,
+    unit TEXT,
+    figure TEXT NOT NULL,
+    target INTEGER NOT NULL,
+    per_year INTEGER NOT NULL,
+    place TEXT,
+    place_key TEXT,
+    period TEXT,
+    year_from INTEGER,
+    year_to INTEGER,
+    sentence TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    figure_start INTEGER NOT NULL,
+    figure_end INTEGER NOT NULL,
+    whole REAL,
+    note TEXT
+);
+CREATE INDEX IF NOT EXISTS facts_article ON facts(article_id);
+CREATE INDEX IF NOT EXISTS facts_place_kind ON facts(place_key, kind);
+CREATE TABLE IF NOT EXISTS facts_extracted (
+    article_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS articles_facts_delete AFTER DELETE ON articles BEGIN
+    DELETE FROM facts WHERE article_id = old.article_id;
+    DELETE FROM facts_extracted WHERE article_id = old.article_id;
+END;
+"""
+
+
+def _row_to_fact(row: Sequence[object]) -> Fact:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    for name in _BOOL_COLUMNS:
+        values[name] = bool(values[name])
+    return Fact(**values)  # type: ignore[arg-type]
+
+
+class FactStore:
+    """Facts over an open store connection (``ArticleStore.conn``); writes go through the
+    caller's transaction, like ``LexicalIndex``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        has_articles = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'articles'"
+        ).fetchone()
+        schema = SCHEMA
+        if not has_articles:
+            # Standalone use (tests, tools): no article rows to follow.
+            schema = schema[: schema.index("CREATE TRIGGER")]
+        conn.executescript(schema)
+
+    def replace(self, conn: sqlite3.Connection, article_id: str, facts: Iterable[Fact]) -> int:
+        """Make ``facts`` the article's facts; call inside the store's transaction."""
+        conn.execute("DELETE FROM facts WHERE article_id = ?", (article_id,))
+        marks = ", ".join("?" * len(_COLUMNS))
+        rows = []
+        for fact in facts:
+            if fact.article_id != article_id:
+                raise ValueError(f"fact of {fact.article_id} given for {article_id}")
+            rows.append(tuple(getattr(fact, name) for name in _COLUMNS))
+        conn.executemany(f"INSERT INTO facts ({', '.join(_COLUMNS)}) VALUES ({marks})", rows)
+        conn.execute(
+            "INSERT INTO facts_extracted(article_id, version) VALUES (?, ?) "
+            "ON CONFLICT(article_id) DO UPDATE SET version = excluded.version",
+            (article_id, EXTRACTOR_VERSION),
+        )
+        return len(rows)
+
+    def delete(self, conn: sqlite3.Connection, article_id: str) -> None:
+        conn.execute("DELETE FROM facts WHERE article_id = ?", (article_id,))
+        conn.execute("DELETE FROM facts_extracted WHERE article_id = ?", (article_id,))
+
+    def stale_article_ids(self) -> list[str]:
+        """Stored articles whose facts are missing or from an older extractor."""
+        rows = self.conn.execute(
+            "SELECT a.article_id FROM articles a LEFT JOIN facts_extracted x "
+            "ON x.article_id = a.article_id WHERE x.version IS NULL OR x.version != ?",
+            (EXTRACTOR_VERSION,),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def refresh(self, store: ArticleStore) -> int:
+        """Extract the facts of every stale article (see ``stale_article_ids``); returns how
+        many articles were read. Cheap: rules only, nothing is embedded."""
+        stale = self.stale_article_ids()
+        for article_id in stale:
+            article = store.get(article_id)
+            if article is None:
+                continue
+            facts = extract_facts(article)
+            with store.transaction() as conn:
+                self.replace(conn, article_id, facts)
+        return len(stale)
+
+    def query(
+        self,
+        place: str | None = None,
+        year: int | None = None,
+        kind: str | None = None,
+        *,
+        article_id: str | None = None,
+    ) -> list[Fact]:
+        """Facts about a place (any part of its name, with or without diacritics: "Tuần Giáo",
+        "tuan giao", "huyện Tuần Giáo"), whose period covers ``year``, of ``kind``."""
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM facts WHERE 1 = 1"
+        params: list[object] = []
+        if place:
+            sql += " AND place_key LIKE ?"
+            params.append(f"%{fold(place).strip()}%")
+        if kind:
+            sql += " AND kind = ?"
+            params.append(kind)
+        if article_id:
+            sql += " AND article_id = ?"
+            params.append(article_id)
+        if year is not None:
+            # An open end ("từ năm 2015 đến nay", an undated "đến nay") covers the year.
+            sql += (
+                " AND (year_from IS NULL OR year_from <= ?) AND (year_to IS NULL OR year_to >= ?)"
+                " AND (year_from IS NOT NULL OR year_to IS NOT NULL)"
+            )
+            params += [year, year]
+        sql += " ORDER BY article_id, figure_start"
+        return [_row_to_fact(tuple(row)) for row in self.conn.execute(sql, params)]
+
+    def places(self) -> list[str]:
+        """Every place that facts are about, most facts first."""
+        rows = self.conn.execute(
+            "SELECT place, COUNT(*) AS n FROM facts WHERE place IS NOT NULL "
+            "GROUP BY place ORDER BY n DESC, place"
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM facts").fetchone()[0])
