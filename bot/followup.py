@@ -138,8 +138,12 @@ def is_followup_candidate(question: str) -> bool:
     return _parse(question) is not None
 
 
+_MARKUP_RE = re.compile(r"<[^<>]{0,40}>|[*_`~]")
+
+
 def _parse(question: str) -> Resolved | None:
-    text = nfc(question).strip()
+    # Emphasis typed as HTML or Markdown ("ở *Lạng Sơn* thì sao?") is not part of the slot.
+    text = " ".join(_MARKUP_RE.sub(" ", nfc(question)).split())
     tokens = _words(text)
     if not tokens or len(tokens) > MAX_FOLLOWUP_WORDS:
         return None

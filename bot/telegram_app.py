@@ -49,6 +49,7 @@ from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import Settings
 from bot.telegram_format import (
     CONTEXT_CHARS,
+    SOURCES_PER_PAGE,
     Button,
     FeedbackRef,
     PageRef,
@@ -141,9 +142,10 @@ def question_problem(question: str) -> str | None:
     """Why a question is not one the bot should try to answer, in Vietnamese; None if fine."""
     if len(question) > MAX_QUESTION_CHARS:
         return (
-            f"Câu hỏi dài quá ({len(question):,} ký tự). Hãy hỏi ngắn gọn, dưới "
-            f"{MAX_QUESTION_CHARS:,} ký tự, ví dụ: “Huyện Tuần Giáo kết nạp bao nhiêu đảng viên?”"
-        ).replace(",", ".")
+            f"Câu hỏi dài quá ({_count(len(question))} ký tự). Hãy hỏi ngắn gọn, dưới "
+            f"{_count(MAX_QUESTION_CHARS)} ký tự, ví dụ: "
+            "“Huyện Tuần Giáo kết nạp bao nhiêu đảng viên?”"
+        )
     if not any(ch.isalnum() for ch in question):
         return (
             "Mình chỉ hiểu câu hỏi bằng chữ. Hãy gõ câu hỏi, ví dụ: "
@@ -194,6 +196,7 @@ class TelegramBot:
         self.feedback = feedback
         self.limiter = limiter
         self.cloud_api = cloud_api
+        self.sources_per_page = SOURCES_PER_PAGE
 
     # --- registration ------------------------------------------------------------------------
     def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -392,8 +395,10 @@ class TelegramBot:
         if message is None:
             return
         articles = await asyncio.to_thread(self.service.articles)
-        keyboard = markup(page_buttons(0, pages(len(articles))))
-        await self.reply(message, render_sources_page(articles, 0), keyboard=keyboard)
+        per_page = self.sources_per_page
+        keyboard = markup(page_buttons(0, pages(len(articles), per_page)))
+        text = render_sources_page(articles, 0, per_page)
+        await self.reply(message, text, keyboard=keyboard)
 
     async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -487,12 +492,13 @@ class TelegramBot:
             await query.answer("Cảm ơn bạn đã góp ý!" if ok else MSG_STALE_BUTTON)
         elif isinstance(ref, PageRef):
             articles = await asyncio.to_thread(self.service.articles)
-            count = pages(len(articles))
+            per_page = self.sources_per_page
+            count = pages(len(articles), per_page)
             page = min(ref.page, count - 1)
             await query.answer()
             if isinstance(query.message, Message):
                 await query.edit_message_text(
-                    render_sources_page(articles, page),
+                    render_sources_page(articles, page, per_page),
                     parse_mode=ParseMode.HTML,
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                     reply_markup=markup(page_buttons(page, count)),
@@ -532,6 +538,11 @@ class TelegramBot:
             await context.bot.send_message(update.effective_chat.id, MSG_ERROR)
         except TelegramError as exc:
             logger.warning("could not tell the user about the error: %s", exc)
+
+
+def _count(n: int) -> str:
+    """10000 → "10.000", as Vietnamese writes thousands."""
+    return f"{n:,}".replace(",", ".")
 
 
 def _mb(size: int) -> str:
