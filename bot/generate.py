@@ -185,6 +185,8 @@ class Generator:
         # Not one ``prompt | model`` chain: closing a LangChain sequence's stream early makes it
         # read the rest of the model's stream, so an abandoned call would trickle on.
         self.prompt = build_prompt()
+        for name in ("passage", "history", "history_turn"):
+            load_prompt(name)  # a missing prompt file fails at start-up, not on a question
 
     def answer(
         self,
@@ -242,7 +244,7 @@ class Generator:
         return replace(extractive, notes=[*extractive.notes, reason])
 
     def _chunks(self, inputs: dict[str, str], *, streaming: bool) -> Iterator[str]:
-        """Run the chain in a worker thread and pass its text on until the deadline.
+        """Run the model in a worker thread and pass its text on until the deadline.
 
         The worker retries failures worth retrying with backoff while time is left. The
         consumer waits on a queue with the remaining time, so neither a hung connection nor a
