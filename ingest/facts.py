@@ -248,6 +248,7 @@ _PERIOD_RE = re.compile(
     rf"|(?P<nowish>\b(?:[Đđ]ến nay|[Hh]iện nay|[Hh]iện có|^Hiện)\b)"
     r"|(?P<term>\b(?:đầu\s+)?[Nn]hiệm kỳ(?:\s+(?:này|tới|trước))?\b)"
 )
+_EVERY_YEAR_RE = re.compile(r"(?<!quân )\b(?:[Hh][ằà]ng năm|[Mm]ỗi năm)\b")
 _PER_YEAR_RE = re.compile(
     r"\b(?:[Hh][ằà]ng năm|[Mm]ỗi năm|[Bb]ình quân(?: hằng| hàng| mỗi)? năm|/năm)\b"
 )
@@ -309,6 +310,7 @@ _TARGET_RE = re.compile(
 )
 _SHARE_LEAD_RE = re.compile(r"\b(?:chiem|bang)[\s,]*(?:ty le|ti le)?[\s,]*$")
 _OF_TARGET_RE = re.compile(r"^\s*(?:so voi\s+)?(?:chi tieu|ke hoach|muc tieu)\b")
+_LISTING_START_RE = re.compile(r"\s*trong (?:so )?(?:do|nay)\b")
 _STOCK_RE = re.compile(r"\b(?:tong cong|tong so|co|voi|gom)\s*$")
 _DURATION_UNITS = frozenset({"nam", "thang", "ngay", "tuan"})
 _UNIT_KINDS: list[tuple[tuple[str, ...], str]] = [
@@ -376,9 +378,16 @@ def _paren_bounds(sentence: str, pos: int) -> tuple[int, int] | None:
     return open_, len(sentence) if close == -1 else close
 
 
-def _classify(sentence: str, number: Number, drafts: list[_Draft], offset: int) -> _Draft | None:
+def _classify(
+    sentence: str,
+    number: Number,
+    drafts: list[_Draft],
+    offset: int,
+    previous: _Draft | None = None,
+) -> _Draft | None:
     """What a figure counts, from the words around it in its sentence (``offset`` maps the
-    number's article offsets into the sentence)."""
+    number's article offsets into the sentence; ``previous`` is the previous sentence's main
+    count of people)."""
     n_start, n_end = number.start - offset, (number.unit_end or number.end) - offset
     c_start, c_end = _clause_bounds(sentence, n_start)
     parens = _paren_bounds(sentence, n_start)
@@ -392,17 +401,20 @@ def _classify(sentence: str, number: Number, drafts: list[_Draft], offset: int) 
     unit = fold(number.unit) if number.unit and number.unit != "%" else None
     sentence_pre = fold(sentence[:n_start])
     target = bool(_TARGET_RE.search(sentence_pre[-120:]))
-    main = next(
-        (
-            d
-            for d in drafts
-            if d.number.measure != "percent" and fold(d.number.unit or "") in _PEOPLE_UNITS
-        ),
-        None,
-    )
-    after_listing = main is not None and "trong do" in fold(
-        sentence[main.number.end - offset : n_start]
-    )
+    people = [
+        d
+        for d in drafts
+        if d.number.measure != "percent" and fold(d.number.unit or "") in _PEOPLE_UNITS
+    ]
+    main = next((d for d in people if d.segment is None), None)
+    if main is None and previous is not None and _LISTING_START_RE.match(fold(sentence)):
+        # "Trong đó có 40 đảng viên nữ": the parts of the previous sentence's figure.
+        main, after_listing = previous, True
+    else:
+        main = main or (people[0] if people else None)
+        after_listing = main is not None and "trong do" in fold(
+            sentence[main.number.end - offset : n_start]
+        )
 
     if number.measure == "percent":
         subject = None
@@ -534,6 +546,7 @@ def extract_facts(article: Article) -> list[Fact]:
     facts: list[Fact] = []
     pending_totals: list[tuple[int, _Draft]] = []
     carried_place: tuple[str, str] | None = None
+    previous_main: _Draft | None = None
     for index, (s_start, s_end) in enumerate(spans):
         sentence = text[s_start:s_end]
         if index > 0 and "\n" in text[spans[index - 1][1] : s_start]:
@@ -550,17 +563,25 @@ def extract_facts(article: Article) -> list[Fact]:
                 end=number.end + s_start,
                 unit_end=None if number.unit_end is None else number.unit_end + s_start,
             )
-            draft = _classify(sentence, shifted, drafts, s_start)
+            draft = _classify(sentence, shifted, drafts, s_start, previous_main)
             if draft is not None:
                 drafts.append(draft)
+        people = [
+            d
+            for d in drafts
+            if d.number.measure == "count" and fold(d.number.unit or "") in _PEOPLE_UNITS
+        ]
+        previous_main = next((d for d in people if d.segment is None), None)
         for draft in drafts:
             number = draft.number
             pos = number.start - s_start
             place = _nearest_place(resolved, pos, sentence) or carried_place or places.main
-            period = _period_for(sentence_periods, index, pos, spans, text)
-            per_year = bool(number.per) or bool(
-                _PER_YEAR_RE.search(sentence[: _clause_bounds(sentence, pos)[1]])
-            )
+            clause_end = _clause_bounds(sentence, pos)[1]
+            per_year = bool(number.per) or bool(_PER_YEAR_RE.search(sentence[:clause_end]))
+            # "Hằng năm, … mở 4 lớp" happens every year: an earlier sentence's year is not its
+            # period. "Bình quân hằng năm kết nạp 85" averages over the period stated before.
+            every_year = bool(_EVERY_YEAR_RE.search(sentence[:clause_end]))
+            period = _period_for(sentence_periods, index, pos, look_back=not every_year)
             label, y_from, y_to = period if period else (None, None, None)
             if label is None and per_year:
                 label, y_from, y_to = "hằng năm", None, published
@@ -635,11 +656,7 @@ def _nearest_place(
 
 
 def _period_for(
-    sentence_periods: list[list[_Period]],
-    index: int,
-    pos: int,
-    spans: list[tuple[int, int]],
-    text: str,
+    sentence_periods: list[list[_Period]], index: int, pos: int, *, look_back: bool = True
 ) -> tuple[str, int | None, int | None] | None:
     periods = sentence_periods[index]
     before = [p for p in periods if p.end <= pos]
@@ -653,7 +670,7 @@ def _period_for(
         return best.label, best.year_from, best.year_to
     if after:
         return after[0].label, after[0].year_from, after[0].year_to
-    for back in (1, 2):
+    for back in (1, 2) if look_back else ():
         if index - back < 0:
             break
         earlier = [p for p in sentence_periods[index - back] if p.year_from is not None]
