@@ -198,7 +198,7 @@ def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     A tag open at a cut is closed at the end of the part and reopened at the start of the next,
     so every part is valid HTML on its own."""
     if telegram_length(text) <= limit:
-        return [text] if text.strip() else []
+        return [text] if _visible(text).strip() else []
     atoms = _ATOM_RE.findall(text)
     sizes = [telegram_length(a) for a in atoms]
     parts: list[str] = []

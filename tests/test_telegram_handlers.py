@@ -17,10 +17,19 @@ import pytest
 from telegram import Update
 from telegram.ext import Application
 
+from bot.errors import ConfigError
 from bot.feedback import FeedbackStore
+from bot.ratelimit import SlidingWindowLimiter
 from bot.service import Tinbot
 from bot.settings import Settings
-from bot.telegram_app import MSG_ERROR, MSG_NOT_ADMIN, MSG_NOT_ALLOWED, build_application
+from bot.telegram_app import (
+    MSG_ERROR,
+    MSG_NOT_ADMIN,
+    MSG_NOT_ALLOWED,
+    build_application,
+    check_token,
+    file_base_url,
+)
 from bot.types import Answer, Citation
 from tests.helpers import CountingEmbedder
 from tests.telegram_standin import TOKEN, BotAPI, Call, RecordingRequest, samples_data_dir
@@ -486,3 +495,55 @@ def test_feedback_refuses_unknown_answers_and_bad_ratings(tmp_path: Path) -> Non
         store.vote(answer_id, 2, 0)
     assert store.vote(answer_id, 2, -1) is True
     assert store.counts() == (1, 0, 1)
+
+
+# --- pieces without a bot ----------------------------------------------------------------------
+
+
+class FakeClock:
+    """Time under the test's control: a sliding window cannot be tested by sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_sliding_window_limiter() -> None:
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(3, window=60.0, clock=clock)
+    assert [limiter.hit("u") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.hit("u") == pytest.approx(60.0)
+    assert limiter.hit("v") == 0.0  # per key
+    clock.now += 30
+    assert limiter.hit("u") == pytest.approx(30.0)
+    assert limiter.remaining("u") == 0
+    clock.now += 30.5  # the first three slide out of the window
+    assert limiter.remaining("u") == 3
+    assert limiter.hit("u") == 0.0
+    unlimited = SlidingWindowLimiter(0, clock=clock)
+    assert all(unlimited.hit("u") == 0.0 for _ in range(1000))
+
+
+def test_limiter_memory_is_bounded() -> None:
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(1, window=10.0, clock=clock, max_keys=100)
+    for user in range(100):
+        limiter.hit(user)
+    clock.now += 11
+    limiter.hit("new")
+    assert len(limiter._events) == 1
+
+
+@pytest.mark.parametrize("token", [None, "", "  ", "abc", "123456:short", "12345678:" + "ä" * 35])
+def test_missing_or_malformed_token_is_a_config_error(token: str | None) -> None:
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN") as info:
+        check_token(token)
+    assert "\n" not in str(info.value)
+
+
+def test_file_url_follows_the_api_url() -> None:
+    assert file_base_url("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
+    assert file_base_url("https://tg.example/custom/") == "https://tg.example/custom/file/bot"
+    assert check_token(f" {TOKEN} ") == TOKEN
