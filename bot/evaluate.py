@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.answer import evidence_from_hits
 from bot.errors import TinbotError
+from bot.generate import faithfulness
 from bot.query import analyse
 
 if TYPE_CHECKING:
@@ -42,7 +44,8 @@ class CaseResult:
     refusal_ok: bool
     rank: int | None  # 1-based rank of the first passage holding every expected string
     seconds: float
-    faithfulness: float | None = None
+    faithfulness: float | None = None  # generated answers only
+    answerer: str = "extractive"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,12 +60,15 @@ class CaseResult:
             "refusal_ok": self.refusal_ok,
             "rank": self.rank,
             "seconds": round(self.seconds, 4),
+            "answerer": self.answerer,
+            "faithfulness": self.faithfulness,
         }
 
 
 @dataclass
 class EvalReport:
     results: list[CaseResult] = field(default_factory=list)
+    generator: str | None = None  # TINBOT_LLM when answers may be generated
 
     def metrics(self) -> dict[str, Any]:
         answerable = [r for r in self.results if r.case.answerable]
@@ -97,6 +103,9 @@ class EvalReport:
         faithful = [r.faithfulness for r in self.results if r.faithfulness is not None]
         if faithful:
             metrics["faithfulness"] = round(statistics.fmean(faithful), 4)
+        if self.generator is not None:
+            # The rest fell back to the extractive answer (rejected, failed or timed out).
+            metrics["generated"] = share(self.results, lambda r: r.answerer.startswith("llm:"))
         return metrics
 
 
@@ -131,7 +140,7 @@ def _basename(origin: str) -> str:
 
 
 def run_eval(service: Tinbot, cases: list[EvalCase]) -> EvalReport:
-    report = EvalReport()
+    report = EvalReport(generator=None if service.settings.llm == "none" else service.settings.llm)
     for case in cases:
         started = time.perf_counter()
         answer = service.answer(case.question)
@@ -154,6 +163,13 @@ def run_eval(service: Tinbot, cases: list[EvalCase]) -> EvalReport:
                 if all(e in unicodedata.normalize("NFC", hit.chunk.text) for e in case.expect):
                     rank = i
                     break
+        faithful = None
+        if answer.answerer.startswith("llm:") and not answer.refused:
+            # Judged against the passages the generator was shown: the service's own retrieval.
+            shown = service.retriever.search(
+                analyse(case.question).search_text, k=service.settings.top_k
+            )
+            faithful = faithfulness(answer, evidence_from_hits(shown, service.store))
         report.results.append(
             CaseResult(
                 case,
@@ -165,6 +181,8 @@ def run_eval(service: Tinbot, cases: list[EvalCase]) -> EvalReport:
                 refusal_ok,
                 rank,
                 seconds,
+                faithful,
+                answer.answerer,
             )
         )
     return report

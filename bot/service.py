@@ -431,6 +431,20 @@ class Tinbot:
             return extractive
         return self._generator.answer(question, evidence, extractive, history=history)
 
+    def stream_answer(
+        self, question: str, *, history: list[tuple[str, str]] | None = None
+    ) -> Iterator[str | Answer]:
+        """Draft chunks while a generator writes, then the final checked Answer (the only item
+        when answers are extractive)."""
+        query = analyse(question)
+        hits = self.retriever.search(query.search_text, k=self.settings.top_k)
+        evidence = evidence_from_hits(hits, self.store)
+        extractive = self.answerer.answer(question, evidence)
+        if self._generator is None or not evidence:
+            yield extractive
+            return
+        yield from self._generator.stream(question, evidence, extractive, history=history)
+
     def articles(self) -> list[ArticleInfo]:
         return self.store.articles()
 

@@ -117,7 +117,12 @@ class Settings:
         default=None, metadata=_meta("TINBOT_LLM_BASE_URL", "Endpoint of the LLM server.")
     )
     llm_model: str | None = field(
-        default=None, metadata=_meta("TINBOT_LLM_MODEL", "Model name on the LLM server.")
+        default=None,
+        metadata=_meta(
+            "TINBOT_LLM_MODEL",
+            "Model name on the LLM server (default `gpt-4o-mini` for openai, "
+            "`qwen2.5:7b-instruct` for ollama).",
+        ),
     )
     llm_api_key: str | None = field(
         default=None, metadata=_meta("TINBOT_LLM_API_KEY", "API key for the LLM endpoint.")
@@ -198,6 +203,8 @@ class Settings:
             raise ConfigError("TINBOT_NEAR_DUPLICATE_THRESHOLD must be in (0, 1]")
         if self.watch_interval < 1:
             raise ConfigError("TINBOT_WATCH_INTERVAL must be at least 1 second")
+        if self.llm_timeout <= 0:
+            raise ConfigError("TINBOT_LLM_TIMEOUT must be more than 0 seconds")
         if self.top_k < 1:
             raise ConfigError("TINBOT_TOP_K must be at least 1")
 

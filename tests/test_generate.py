@@ -555,3 +555,20 @@ def test_service_falls_back_when_the_generator_invents(tinbot: Tinbot, llm: LLMS
     assert "470 đảng viên" in answer.text
     assert answer.citations[0].origin.endswith(TUAN_GIAO)
     assert any("740" in note for note in answer.notes)
+
+
+def test_eval_reports_faithfulness(tinbot: Tinbot, llm: LLMStandin) -> None:
+    from bot.evaluate import EvalCase, run_eval
+
+    llm.reply(
+        _cite_passage_with(
+            "470 đảng viên", "Huyện ủy Tuần Giáo đã kết nạp được 470 đảng viên [{n}]."
+        )
+    )
+    case = EvalCase("t", QUESTION, "statistic", (TUAN_GIAO,), ("470",))
+    metrics = run_eval(tinbot, [case]).metrics()
+    assert (metrics["faithfulness"], metrics["generated"], metrics["answer_accuracy"]) == (
+        1.0,
+        1.0,
+        1.0,
+    )
