@@ -17,7 +17,7 @@ import argparse
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
@@ -80,11 +80,16 @@ _COMPARE_CUES = re.compile(
     r"\b(?:so sanh|nhieu hon|it hon|cao hon|thap hon|lon hon|nho hon|noi nao|ben nao|compare|"
     r"more|fewer|higher|lower)\b"
 )
-_TOTAL_CUES = re.compile(r"\b(?:cong lai|tong cong|gop lai|tat ca|combined|in total|altogether)\b")
+_TOTAL_CUES = re.compile(
+    r"\b(?:cong lai|tong cong|gop lai|tat ca|combined|in total|altogether)\b"
+    r"|\btong so\b.* cua .* va "  # "Tổng số đảng viên của A và B"
+)
 _LIST_CUES = re.compile(
     r"\b(?:liet ke|tung bai|tung dia phuong|cac dia phuong|nhung dia phuong|dia phuong nao|"
     r"nhung noi|noi nao|list|which places)\b"
 )
+_STOCK_BEFORE_RE = re.compile(r"\b(?:co|voi|tong cong|tong so|gom)\s*$")
+_SUPERLATIVE_RE = re.compile(r"\b(?:nhieu|cao|lon|it|thap|nho)(?: \w+){0,3} nhat\b|\bmost\b")
 _FROM_VALUE_RE = re.compile(r"\s*(?:\w+\s+){0,3}?(?:xuong con|xuong|len|con)\s+\d")
 _PART_SPLIT_RE = re.compile(r",?\s+(?:và|va|and)\s+")
 _FIGURE_CUE = re.compile(r"\b(?:bao nhieu|may|how many|how much|phan tram)\b")
@@ -105,6 +110,7 @@ class Spec:
     stated: frozenset[float]  # figures the question itself gives ("Trong số 215 đảng viên …")
     terms: frozenset[str]  # folded content words and pairs, to tell close facts apart
     unit: str | None  # the counted noun asked ("nhiem vu", "lop")
+    stock: bool = False  # "có bao nhiêu …": what there is, not what was added
 
 
 @dataclass
@@ -178,6 +184,7 @@ def question_spec(query: Query, folded: str | None = None) -> Spec:
         stated=stated,
         terms=_terms(folded),
         unit=unit,
+        stock=query.wants_total,
     )
 
 
@@ -242,8 +249,8 @@ def score_fact(fact: Fact, spec: Spec) -> float | None:
     elif fact.measure == "percent":
         score -= 2
     if spec.target != fact.target:
-        score -= 3
-    elif spec.target:
+        return None  # a plan does not answer what was done, nor a result what was planned
+    if spec.target:
         score += 1
     if spec.per_year != fact.per_year:
         score -= 1
@@ -261,6 +268,14 @@ def score_fact(fact: Fact, spec: Spec) -> float | None:
     ).endswith("tu "):
         # "từ 56 bản xuống còn 20 bản": the figure a change started from is not its result.
         score -= 1.5
+    if spec.stock and _STOCK_BEFORE_RE.search(
+        fold(
+            fact.sentence[
+                max(0, fact.figure_start - fact.start - 16) : fact.figure_start - fact.start
+            ]
+        )
+    ):
+        score += 0.75  # "có 319 chi bộ", not "thành lập mới 54 chi bộ"
     return score
 
 
@@ -332,7 +347,7 @@ class FactsAnswerer:
         elif qtype == "parts":
             lines = self._parts(query, places, composer)
         elif qtype == "list":
-            lines = self._list(spec, composer)
+            lines = self._list(spec, composer, folded)
         else:
             lines = self._across(spec, places, composer, total=qtype == "total")
         if not lines:
@@ -393,16 +408,12 @@ class FactsAnswerer:
             part_query = analyse(part)
             spec = question_spec(part_query)
             if first is not None and spec.kind is None:
-                spec = Spec(
-                    first.kind,
-                    spec.segments or first.segments,
-                    spec.percent,
-                    spec.target,
-                    spec.per_year,
-                    spec.years,
-                    spec.stated,
-                    spec.terms | first.terms,
-                    spec.unit or first.unit,
+                spec = replace(
+                    spec,
+                    kind=first.kind,
+                    segments=spec.segments or first.segments,
+                    terms=spec.terms | first.terms,
+                    unit=spec.unit or first.unit,
                 )
             first = first or spec
             fact = self.best(spec, places[0])
@@ -439,7 +450,11 @@ class FactsAnswerer:
                 )
         if different:
             stated = "; ".join(f"{f.place}: {f.period or 'không rõ'}" for f in chosen)
-            if any(f.kind not in STOCK_KINDS for f in chosen):
+            flows = any(f.kind not in STOCK_KINDS for f in chosen)
+            if total:
+                what = "khoảng thời gian" if flows else "thời điểm"
+                lines.append(f"Lưu ý: tổng này cộng số liệu của những {what} khác nhau ({stated}).")
+            elif flows:
                 lines.append(
                     f"Lưu ý: các số liệu thuộc những khoảng thời gian khác nhau ({stated}), nên "
                     "không so sánh trực tiếp được."
@@ -448,7 +463,7 @@ class FactsAnswerer:
                 lines.append(f"Lưu ý: các số liệu ở những thời điểm khác nhau ({stated}).")
         return lines
 
-    def _list(self, spec: Spec, composer: _Composer) -> list[str]:
+    def _list(self, spec: Spec, composer: _Composer, folded: str) -> list[str]:
         """Every place (or article) with a figure of the asked kind."""
         if spec.kind == "ty_le_dat_chi_tieu":
             return self._exceeded(spec, composer)
@@ -466,6 +481,26 @@ class FactsAnswerer:
         lines: list[str] = []
         for fact in _reading_order(by_place.values()):
             lines.append(f"- {_describe(fact)} [{composer.cite(fact)}]")
+        superlative = _SUPERLATIVE_RE.search(folded)
+        counts = [
+            f
+            for f in by_place.values()
+            if f.measure != "percent" and f.high is None and f.segment is None
+        ]
+        if superlative and len(counts) >= 2:
+            periods_differ = len({f.period for f in counts}) > 1
+            if periods_differ and any(f.kind not in STOCK_KINDS for f in counts):
+                lines.append(
+                    "Lưu ý: các số liệu thuộc những khoảng thời gian khác nhau, nên không xếp hạng "
+                    "được."
+                )
+                return lines
+            fewest = superlative.group().split()[0] in ("it", "thap", "nho")
+            pick = (min if fewest else max)(counts, key=lambda f: f.value)
+            word = "thấp nhất" if fewest else "cao nhất"
+            lines.append(f"{word.capitalize()}: {pick.place} với {pick.figure}.")
+            if periods_differ:
+                lines.append("Lưu ý: các số liệu ở những thời điểm khác nhau.")
         return lines
 
     def _exceeded(self, spec: Spec, composer: _Composer) -> list[str]:

@@ -416,6 +416,34 @@ def test_list_of_places_over_target(answerer: FactsAnswerer, samples_store: Arti
     assert _cited_for(answer, "185%") == LAI_CHAU
 
 
+def test_superlative_over_stocks_names_the_top_and_refuses_to_rank_flows(
+    answerer: FactsAnswerer, samples_store: ArticleStore
+) -> None:
+    stocks = _answered(answerer, "Địa phương nào có nhiều đảng viên nhất?", samples_store)
+    assert "Cao nhất: huyện Núi Thành với 5.279 đảng viên." in stocks.text
+    assert "thời điểm khác nhau" in stocks.text
+    flows = _answered(answerer, "Nơi nào kết nạp ít đảng viên nhất?", samples_store)
+    assert "không xếp hạng được" in flows.text
+    assert "Thấp nhất" not in flows.text
+
+
+def test_total_of_different_periods_is_flagged(
+    answerer: FactsAnswerer, samples_store: ArticleStore
+) -> None:
+    answer = _answered(
+        answerer,
+        "Tổng số đảng viên mới kết nạp của Tuần Giáo và Lai Châu là bao nhiêu?",
+        samples_store,
+    )
+    assert "Cộng lại: 470 + 425 = 895." in answer.text
+    assert "tổng này cộng số liệu của những khoảng thời gian khác nhau" in answer.text
+
+
+def test_a_target_never_answers_a_question_about_results(answerer: FactsAnswerer) -> None:
+    # Tuần Giáo's only figure covering 2020 is its quota of 150 a year.
+    assert answerer.answer("Tuần Giáo kết nạp bao nhiêu đảng viên năm 2020?") is None
+
+
 def test_question_in_two_parts_answers_both(
     answerer: FactsAnswerer, samples_store: ArticleStore
 ) -> None:
