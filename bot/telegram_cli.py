@@ -16,6 +16,40 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 
+def _rejected() -> ConfigError:
+    # The token itself is a secret: never repeat it in a message that may land in a log.
+    return ConfigError(
+        "Telegram rejected TELEGRAM_BOT_TOKEN (401 Unauthorized); check it with @BotFather"
+    )
+
+
+def _unreachable(base_url: str | None, exc: Exception) -> TinbotError:
+    where = base_url or "https://api.telegram.org/bot"
+    return TinbotError(f"cannot reach the Telegram Bot API at {where}: {exc}")
+
+
+def check_telegram(token: str, base_url: str | None) -> str:
+    """Ask the Bot API who we are, so a rejected token or an unreachable server is one line
+    (python-telegram-bot's own start-up logs a traceback) and is found before the model loads.
+    Returns the bot's username."""
+    import asyncio
+
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError
+
+    async def get_me() -> str:
+        bot = Bot(token, base_url=base_url) if base_url else Bot(token)
+        async with bot:
+            return bot.username
+
+    try:
+        return asyncio.run(get_me())
+    except InvalidToken:
+        raise _rejected() from None
+    except NetworkError as exc:
+        raise _unreachable(base_url, exc) from None
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from telegram import Update
     from telegram.error import InvalidToken, NetworkError
@@ -23,13 +57,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.service import Tinbot
     from bot.telegram_app import build_application, check_token
 
-    # Fail on a missing or malformed token before loading the model.
-    check_token(settings.telegram_token)
+    token = check_token(settings.telegram_token)
     base_url = args.base_url or settings.telegram_base_url
     if args.webhook_url:
         parts = urlsplit(args.webhook_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"--webhook-url {args.webhook_url!r} is not an http(s) URL")
+    username = check_telegram(token, base_url)
+    logger.info("token accepted for @%s; loading the index", username)
     service = Tinbot.open(settings)
     try:
         app = build_application(settings, service, base_url=base_url)
@@ -56,13 +91,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 logger.info("polling for updates")
                 app.run_polling(allowed_updates=Update.ALL_TYPES)
-        except InvalidToken as exc:
-            raise ConfigError(
-                f"Telegram rejected TELEGRAM_BOT_TOKEN ({exc}); check it with @BotFather"
-            ) from None
+        except InvalidToken:
+            raise _rejected() from None
         except NetworkError as exc:
-            where = base_url or "https://api.telegram.org"
-            raise TinbotError(f"cannot reach the Telegram Bot API at {where}: {exc}") from None
+            raise _unreachable(base_url, exc) from None
     finally:
         service.close()
     return 0

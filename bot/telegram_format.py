@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -113,8 +114,20 @@ def render_passage(n: int | None, passage: Passage) -> str:
     return "\n".join(lines)
 
 
+def format_timestamp(stamp: str | None) -> str | None:
+    """ISO ``2024-01-02T03:04:05+00:00`` → ``02/01/2024 03:04 UTC``."""
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    zone = " UTC" if moment.utcoffset() == timedelta(0) else ""
+    return moment.strftime("%d/%m/%Y %H:%M") + zone
+
+
 def render_stats(stats: Stats, *, votes: tuple[int, int] | None = None) -> str:
-    last = stats.last_ingest or "chưa có"
+    last = format_timestamp(stats.last_ingest) or "chưa có"
     lines = [
         "<b>Thống kê</b>",
         f"Số bài viết: {stats.articles}",

@@ -274,7 +274,7 @@ class BotAPI:
             for button in row:
                 if button.get("callback_data") == callback_data:
                     label = button["text"]
-        self._log(f"**👤 {user['first_name']}:** *(presses [{label}])*")
+        self._log(f"**👤 {user['first_name']}:** *(presses `[ {label} ]`)*")
         query = {
             "id": str(next(self._ids) * 1000 + 7),
             "from": user,
@@ -485,12 +485,20 @@ def _suffix(filename: str) -> str:
     return match.group() if match else ""
 
 
+_MD_SPECIAL_RE = re.compile(r"([\\`*_\[\]|#])")
+
+
+def _md_escape(text: str) -> str:
+    """Text shown literally in Markdown (GitHub would hide ``<script>`` or bold ``*x*``)."""
+    return _MD_SPECIAL_RE.sub(r"\\\1", html.escape(text, quote=False))
+
+
 def _md_inline(text: str) -> str:
-    return text.replace("\n", " ⏎ ")
+    return _md_escape(text).replace("\n", " ⏎ ")
 
 
 def _md_bot_message(text: str, markup: dict[str, Any] | None) -> str:
-    quoted = "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
+    quoted = "\n".join(f"> {_md_escape(line)}" if line else ">" for line in text.split("\n"))
     lines = ["**🤖 tinbot:**", "", quoted]
     if markup:
         rows = [
@@ -533,11 +541,14 @@ class StandinServer:
                 pass
 
             def _send(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the bot stopped mid long-poll; nothing is waiting for the answer
 
             def _fields(self) -> dict[str, str]:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -654,6 +665,19 @@ _SAMPLES_LOCK = threading.Lock()
 _SAMPLES_DIR: dict[str, Path] = {}
 
 
+def clean_env(**overrides: str) -> dict[str, str]:
+    """This process's environment without any tinbot or Telegram setting, plus ``overrides``:
+    module-scoped fixtures run before the autouse fixture that cleans the environment."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TINBOT_") and k not in ("TELEGRAM_BOT_TOKEN", "OPENAI_API_KEY")
+    }
+    env.update(HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False", PYTHONUNBUFFERED="1")
+    env.update(overrides)
+    return env
+
+
 def samples_data_dir(base: Path, dest: Path) -> Path:
     """A data dir at ``dest`` holding the ingested sample articles.
 
@@ -664,7 +688,7 @@ def samples_data_dir(base: Path, dest: Path) -> Path:
         cached = _SAMPLES_DIR.get("path")
         if cached is None:
             cached = base / "telegram-samples-data"
-            env = {**os.environ, "TINBOT_DATA_DIR": str(cached)}
+            env = clean_env(TINBOT_DATA_DIR=str(cached))
             result = subprocess.run(
                 [sys.executable, "-m", "bot", "ingest", str(SAMPLES), "--json"],
                 capture_output=True,

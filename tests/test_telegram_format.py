@@ -146,6 +146,7 @@ def test_stats_and_ingest_report_are_escaped() -> None:
     assert "Số bài viết: 5" in shown
     assert "Số đoạn đã lập chỉ mục: 42" in shown
     assert "Góp ý: 👍 3 · 👎 1" in shown
+    assert "Lần nạp gần nhất: 02/01/2024 03:04 UTC" in shown
     assert "Lần nạp gần nhất: chưa có" in visible(render_stats(Stats(0, 0, None)))
     report = IngestReport(
         [

@@ -30,6 +30,7 @@ from bot.telegram_app import (
     check_token,
     file_base_url,
 )
+from bot.telegram_format import format_timestamp
 from bot.types import Answer, Citation
 from tests.helpers import CountingEmbedder
 from tests.telegram_standin import TOKEN, BotAPI, Call, RecordingRequest, samples_data_dir
@@ -270,7 +271,8 @@ async def test_stats_show_counts_and_last_ingest(bot: Harness, service: Tinbot) 
     text = only_reply(await bot.say("/stats")).params["text"]
     assert f"Số bài viết: {stats.articles}" in text
     assert f"Số đoạn đã lập chỉ mục: {stats.chunks}" in text
-    assert str(stats.last_ingest) in text
+    assert format_timestamp(stats.last_ingest) in text
+    assert str(format_timestamp(stats.last_ingest)).endswith(" UTC")
 
 
 # --- admins ------------------------------------------------------------------------------------
