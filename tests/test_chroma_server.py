@@ -1,0 +1,150 @@
+"""tinbot with its vectors in a real Chroma server (``chroma run`` on 127.0.0.1, started here):
+ingest → ask → update → remove, with the SQLite store, the lexical index and the server's
+collection agreeing after every step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.run import ChromaServer, free_port
+from bot.errors import ConfigError
+from bot.service import Tinbot
+from bot.settings import Settings
+from bot.types import Answer
+from tests.conftest import SAMPLES
+from tests.helpers import CountingEmbedder
+
+pytestmark = pytest.mark.slow
+
+ARTICLE = """Huyện Mường Ảng kết nạp đảng viên mới
+
+Năm 2021, Đảng bộ huyện Mường Ảng kết nạp 95 đảng viên mới, đạt 110% chỉ tiêu.
+
+Trong đó có 40 đảng viên nữ, chiếm 42,1%. Các chi bộ chú trọng tạo nguồn từ đoàn viên thanh niên.
+"""
+QUESTION = "Năm 2021 Đảng bộ huyện Mường Ảng kết nạp bao nhiêu đảng viên mới?"
+# Two of the sample articles keep the model's embedding work (and the test) short.
+SAMPLE_FILES = [SAMPLES / "000_f0ce5db119e1970c.txt", SAMPLES / "002_9d856003cf5341a9.txt"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    chroma = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "db")
+    yield chroma
+    chroma.stop()
+
+
+@pytest.fixture(scope="module")
+def embedder() -> CountingEmbedder:
+    return CountingEmbedder()
+
+
+def _server_collection(server: ChromaServer) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    client = chromadb.HttpClient(
+        host="127.0.0.1", port=server.port, settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    return client.get_collection("tinbot")
+
+
+def _assert_consistent(bot: Tinbot, server: ChromaServer) -> int:
+    """Passages agree across the SQLite store, the lexical index and the server's collection."""
+    chunks = bot.stats().chunks
+    assert bot.lexical.count() == chunks
+    assert bot.vectors.count() == chunks
+    assert _server_collection(server).count() == chunks
+    assert bot.vectors.ids() == bot.store.all_chunk_ids()
+    return chunks
+
+
+def _assert_cites_live_text(bot: Tinbot, answer: Answer) -> None:
+    for citation in answer.citations:
+        article = bot.store.get(citation.article_id)
+        assert article is not None, f"cites a removed article: {citation.origin}"
+        assert article.text[citation.start : citation.end] == citation.quote
+
+
+def test_ingest_ask_update_remove_through_a_chroma_server(
+    server: ChromaServer, embedder: CountingEmbedder, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    bot = Tinbot(Settings(data_dir=data, chroma_url=server.url), embedder)
+    try:
+        report = bot.ingest([str(p) for p in SAMPLE_FILES])
+        assert report.count("added") == 2, report.results
+        samples = _assert_consistent(bot, server)
+        assert samples > 10
+        # The vectors live in the server, not in a local persist directory.
+        assert not (data / "chroma").exists()
+
+        answer = bot.answer("Huyện ủy Tuần Giáo kết nạp được bao nhiêu đảng viên?")
+        assert not answer.refused
+        assert "470" in answer.text
+        assert Path(answer.citations[0].origin).name.startswith("000_")
+        _assert_cites_live_text(bot, answer)
+
+        article = tmp_path / "muong-ang.txt"
+        article.write_text(ARTICLE, encoding="utf-8")
+        assert bot.ingest([str(article)]).count("added") == 1
+        assert _assert_consistent(bot, server) > samples
+        answer = bot.answer(QUESTION)
+        assert "95 đảng viên" in answer.text
+        _assert_cites_live_text(bot, answer)
+
+        article.write_text(ARTICLE.replace("95 đảng viên", "123 đảng viên"), encoding="utf-8")
+        before = embedder.documents_embedded
+        assert bot.ingest([str(article)]).count("updated") == 1
+        assert embedder.documents_embedded > before
+        _assert_consistent(bot, server)
+        answer = bot.answer(QUESTION)
+        assert "123 đảng viên" in answer.text
+        assert "95 đảng viên" not in answer.text
+        _assert_cites_live_text(bot, answer)
+        stored = bot.store.by_origin(str(article.resolve()))
+        assert stored is not None
+        live = {c.chunk_id for c in bot.store.chunks_of(stored.article_id)}
+        assert bot.vectors.ids_for_article(stored.article_id) == live
+
+        removed = bot.remove(str(article.resolve()))
+        assert removed is not None
+        assert _assert_consistent(bot, server) == samples
+        assert bot.vectors.ids_for_article(removed.article_id) == set()
+        answer = bot.answer(QUESTION)
+        assert all(c.article_id != removed.article_id for c in answer.citations)
+        _assert_cites_live_text(bot, answer)
+    finally:
+        bot.close()
+
+
+def test_reopening_finds_the_index_in_the_server(
+    server: ChromaServer, embedder: CountingEmbedder, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", chroma_url=server.url, collection="reopen")
+    first = Tinbot(settings, embedder)
+    try:
+        article = tmp_path / "muong-ang.txt"
+        article.write_text(ARTICLE, encoding="utf-8")
+        assert first.ingest([str(article)]).count("added") == 1
+    finally:
+        first.close()
+    again = Tinbot(settings, embedder)
+    try:
+        before = embedder.documents_embedded
+        assert again.ingest([str(article)]).count("unchanged") == 1
+        assert embedder.documents_embedded == before
+        assert again.vectors.count() == again.stats().chunks > 0
+        assert "95 đảng viên" in again.answer(QUESTION).text
+    finally:
+        again.close()
+
+
+def test_an_unreachable_server_is_a_configuration_error(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(ConfigError, match="127.0.0.1"):
+        Tinbot(Settings(data_dir=tmp_path / "data", chroma_url=url), CountingEmbedder())
