@@ -117,7 +117,7 @@ class Spec:
 class _Composer:
     """Numbers sentences as they are first cited and collects the citations."""
 
-    titles: dict[str, tuple[str, str | None, str]]  # article_id → (title, date, origin)
+    store: ArticleStore
     citations: list[Citation] = field(default_factory=list)
     _numbers: dict[tuple[str, int], int] = field(default_factory=dict)
 
@@ -126,7 +126,10 @@ class _Composer:
         if key not in self._numbers:
             n = len(self._numbers) + 1
             self._numbers[key] = n
-            title, date, origin = self.titles[fact.article_id]
+            row = self.store.conn.execute(
+                "SELECT title, date, origin FROM articles WHERE article_id = ?", (fact.article_id,)
+            ).fetchone()
+            title, date, origin = (row[0], row[1], row[2]) if row else ("", None, "")
             self.citations.append(
                 Citation(
                     n, fact.article_id, title, date, origin, fact.sentence, fact.start, fact.end
@@ -341,7 +344,7 @@ class FactsAnswerer:
         spec = question_spec(query, folded)
         if spec.kind is None and spec.unit is None:
             return None
-        composer = _Composer(self._titles())
+        composer = _Composer(self.store)
         if qtype == "figure":
             lines = self._figure(spec, places[0], composer)
         elif qtype == "parts":
@@ -368,10 +371,6 @@ class FactsAnswerer:
             answerer=f"facts:{qtype}",
             notes=[n.removeprefix("Lưu ý: ") for n in notes],
         )
-
-    def _titles(self) -> dict[str, tuple[str, str | None, str]]:
-        rows = self.store.conn.execute("SELECT article_id, title, date, origin FROM articles")
-        return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     def best(self, spec: Spec, place: str | None) -> Fact | None:
         scored = [
@@ -605,14 +604,20 @@ def _describe(fact: Fact) -> str:
 
 
 def format_facts(facts: Sequence[Fact], titles: dict[str, str] | None = None) -> str:
-    """Facts as text lines, each with the sentence it comes from: for the CLI and ``/stats``."""
+    """Facts as text, each sentence quoted once after the facts it gives: for the CLI and
+    ``/stats``."""
     lines: list[str] = []
-    for fact in facts:
-        lines.append(f"{_describe(fact)}")
-        source = f" — {titles[fact.article_id]}" if titles and fact.article_id in titles else ""
-        lines.append(f"    “{fact.sentence}”{source}")
+    for i, fact in enumerate(facts):
+        lines.append(_describe(fact))
         if fact.note:
             lines.append(f"    Lưu ý: {fact.note}.")
+        following = facts[i + 1] if i + 1 < len(facts) else None
+        if following is None or (following.article_id, following.start) != (
+            fact.article_id,
+            fact.start,
+        ):
+            source = f" — {titles[fact.article_id]}" if titles and fact.article_id in titles else ""
+            lines.append(f"    “{fact.sentence}”{source}")
     return "\n".join(lines)
 
 
@@ -658,6 +663,11 @@ def add_facts_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     p = subparsers.add_parser("facts", help="list the figures extracted from the articles")
     p.add_argument("--place", help='a place, any part of its name ("Tuần Giáo", "tuan giao")')
     p.add_argument("--year", type=int, help="figures whose period covers this year")
-    p.add_argument("--kind", choices=sorted(KINDS), help="one kind of figure")
+    p.add_argument(
+        "--kind",
+        choices=sorted(KINDS),
+        metavar="KIND",
+        help="one kind: " + ", ".join(sorted(KINDS)),
+    )
     p.add_argument("--json", action="store_true", help="print the facts as JSON")
     p.set_defaults(func=cmd_facts)

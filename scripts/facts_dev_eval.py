@@ -32,6 +32,9 @@ class FactsFirst:
         self.facts.refresh(service.store)
         self.answerer = FactsAnswerer(self.facts, service.store)
 
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.service, name)  # settings, store, … as the eval harness needs
+
     def answer(self, question: str, *, history: list[tuple[str, str]] | None = None) -> Answer:
         return self.answerer.answer(question) or self.service.answer(question, history=history)
 
