@@ -222,6 +222,12 @@ class TelegramBot:
         user = update.effective_user
         return user is not None and user.id in self.settings.admin_ids
 
+    async def refuse_non_admin(self, update: Update, message: Message) -> None:
+        user = update.effective_user
+        # The id is what an operator puts in TINBOT_ADMIN_IDS; saying it saves a lookup.
+        suffix = f" (Mã người dùng của bạn: <code>{user.id}</code>.)" if user else ""
+        await self.reply(message, MSG_NOT_ADMIN + suffix)
+
     @staticmethod
     async def reply(
         message: Message,
@@ -297,7 +303,7 @@ class TelegramBot:
         if update.callback_query is not None:
             await update.callback_query.answer(MSG_NOT_ALLOWED)
         elif update.effective_message is not None and chat.type == Chat.PRIVATE:
-            await update.effective_message.reply_text(MSG_NOT_ALLOWED)
+            await update.effective_message.reply_text(f"{MSG_NOT_ALLOWED} (chat id {chat.id})")
         raise ApplicationHandlerStop
 
     # --- commands ----------------------------------------------------------------------------
@@ -414,7 +420,7 @@ class TelegramBot:
         if message is None or chat is None:
             return
         if not self.is_admin(update):
-            await self.reply(message, MSG_NOT_ADMIN)
+            await self.refuse_non_admin(update, message)
             return
         urls = context.args or []
         if len(urls) != 1 or not is_url(urls[0]):
@@ -438,7 +444,7 @@ class TelegramBot:
         if message is None or chat is None or message.document is None:
             return
         if not self.is_admin(update):
-            await self.reply(message, MSG_NOT_ADMIN)
+            await self.refuse_non_admin(update, message)
             return
         document = message.document
         name = PurePath(document.file_name or "").name or "document"

@@ -269,20 +269,49 @@ def test_hostile_input_gets_clear_replies_and_changes_nothing(
     assert api.downloads == ["documents/file_1.txt"]  # only the admin's earlier upload
 
 
+DOC = REPO / "docs" / "telegram.md"
+TRANSCRIPT_RE = re.compile(
+    r"(<!-- transcript: written by tests/test_telegram_e2e.py -->\n)(.*?)(<!-- /transcript -->)",
+    re.S,
+)
+
+
 def test_shutdown_is_clean_and_the_transcript_is_written(
     standin: StandinServer, served: BotProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     assert served.stop() == 0
     log = served.log()
     assert "Traceback" not in log, log
-    transcript = "# tinbot on Telegram — transcript\n\n" + standin.api.transcript_markdown()
+    transcript = standin.api.transcript_markdown()
     out = tmp_path_factory.getbasetemp() / "telegram-transcript.md"
     out.write_text(transcript, encoding="utf-8")
     print(f"transcript written to {out}")
-    if os.environ.get("UPDATE_TELEGRAM_TRANSCRIPT"):
-        (REPO / "docs" / "telegram-transcript.md").write_text(transcript, encoding="utf-8")
     assert "**👤 Lan:** Huyện ủy Tuần Giáo đã kết nạp được bao nhiêu đảng viên?" in transcript
     assert "`[ 📄 [1] ]`" in transcript
+    if os.environ.get("UPDATE_TELEGRAM_TRANSCRIPT"):
+        doc = DOC.read_text(encoding="utf-8")
+        assert TRANSCRIPT_RE.search(doc), "docs/telegram.md lost its transcript markers"
+        DOC.write_text(
+            TRANSCRIPT_RE.sub(lambda m: m.group(1) + "\n" + transcript + "\n" + m.group(3), doc),
+            encoding="utf-8",
+        )
+
+
+def test_docs_show_a_transcript_of_this_exchange() -> None:
+    block = TRANSCRIPT_RE.search(DOC.read_text(encoding="utf-8"))
+    assert block, "docs/telegram.md lost its transcript markers"
+    transcript = block.group(2)
+    for line in (
+        "**👤 Lan:** Huyện ủy Tuần Giáo đã kết nạp được bao nhiêu đảng viên?",
+        "470 đảng viên",
+        "`[ 📄 [1] ]`",
+        "**👤 Lan:** *(presses `[ 📄 [1] ]`)*",
+        "Hiểu câu hỏi là: Lạng Sơn đã kết nạp được bao nhiêu đảng viên?",
+        "**👤 Quản trị:** 📎 `muong-ang.txt`",
+        "Đã thêm: Huyện Mường Ảng kết nạp đảng viên mới",
+        "tệp quá lớn (50,0 MB; giới hạn 20,0 MB)",
+    ):
+        assert line in transcript, f"transcript in docs/telegram.md is missing {line!r}"
 
 
 # --- startup failures and webhook mode ---------------------------------------------------------

@@ -281,10 +281,10 @@ async def test_stats_show_counts_and_last_ingest(bot: Harness, service: Tinbot) 
 async def test_non_admin_cannot_ingest(bot: Harness, service: Tinbot) -> None:
     before = service.stats()
     reply = only_reply(await bot.say("/ingest https://example.com/bai-viet.html"))
-    assert reply.params["text"] == MSG_NOT_ADMIN
+    assert reply.params["text"] == f"{MSG_NOT_ADMIN} (Mã người dùng của bạn: <code>{USER}</code>.)"
     upload = bot.api.upload("muong-ang.txt", bot.api.user(USER), MUONG_ANG.encode())
     reply = only_reply(await bot.process(upload))
-    assert reply.params["text"] == MSG_NOT_ADMIN
+    assert reply.params["text"].startswith(MSG_NOT_ADMIN)
     assert bot.api.downloads == []
     assert service.stats() == before
 
@@ -393,7 +393,8 @@ async def test_rate_limit_is_per_user_and_friendly(service: Tinbot, tmp_path: Pa
 async def test_allow_list_refuses_other_chats(service: Tinbot, tmp_path: Path) -> None:
     settings = make_settings(service, allowed_chat_ids=frozenset({USER}))
     async for bot in start(settings, service, tmp_path):
-        assert only_reply(await bot.say(TUAN_GIAO, user_id=OTHER)).params["text"] == MSG_NOT_ALLOWED
+        refused = only_reply(await bot.say(TUAN_GIAO, user_id=OTHER)).params["text"]
+        assert refused == f"{MSG_NOT_ALLOWED} (chat id {OTHER})"
         group = bot.api.group_chat()
         silent = await bot.process(
             bot.api.send_text(f"/ask {TUAN_GIAO}", bot.api.user(USER), chat=group)
