@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bot.errors import TinbotError
 from bot.settings import Settings
 from bot.types import Answer, IngestReport
+from ingest.metadata import parse_date
 
 if TYPE_CHECKING:
     from bot.service import Tinbot
@@ -102,7 +103,19 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             raise TinbotError(
                 f"no articles ingested in {settings.data_dir}; run `tinbot ingest PATH` first"
             )
-        answer = service.answer(question)
+        article_ids = None
+        if args.article:
+            found = [service.store.find(a) for a in args.article]
+            unknown = [a for a, f in zip(args.article, found, strict=True) if f is None]
+            if unknown:
+                raise TinbotError(f"no such article: {', '.join(unknown)} (see `tinbot sources`)")
+            article_ids = [f.article_id for f in found if f is not None]
+        for bound in (args.since, args.until):
+            if bound and parse_date(bound) != bound:
+                raise TinbotError(f"dates are YYYY-MM-DD, got {bound!r}")
+        answer = service.answer(
+            question, article_ids=article_ids, date_from=args.since, date_to=args.until
+        )
     finally:
         service.close()
     if args.json:
@@ -333,6 +346,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question with citations")
     p.add_argument("question", nargs="+")
     p.add_argument("--json", action="store_true", help="print answer and citations as JSON")
+    p.add_argument(
+        "--article", action="append", metavar="ID_OR_ORIGIN", help="only this article (repeatable)"
+    )
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on/after")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on/before")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("sources", help="list the ingested articles")

@@ -122,7 +122,10 @@ def _entities(question: str) -> tuple[str, ...]:
     for i, token in enumerate(tokens + [""]):
         capital = token[:1].isupper() and not token.isdigit()
         # A generic word cannot start a name but may continue one ("Núi Thành").
-        generic = not run and (fold(token) in _NOT_ENTITIES or i == 0)
+        # The first word is capitalised anyway; it starts a name only when the next word is
+        # capitalised too ("Tuần Giáo kết nạp …", not "Bình quân …").
+        first_alone = i == 0 and not tokens[1:2] or (i == 0 and not tokens[1][:1].isupper())
+        generic = not run and (fold(token) in _NOT_ENTITIES or first_alone)
         if capital and not generic:
             run.append(token)
             continue

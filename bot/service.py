@@ -422,9 +422,24 @@ class Tinbot:
             return len(ids)
 
     # --- reading --------------------------------------------------------------------------
-    def answer(self, question: str, *, history: list[tuple[str, str]] | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        *,
+        history: list[tuple[str, str]] | None = None,
+        article_ids: Sequence[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> Answer:
+        """Answer from all articles, or only those given / published in a date range."""
         query = analyse(question)
-        hits = self.retriever.search(query.search_text, k=self.settings.top_k)
+        hits = self.retriever.search(
+            query.search_text,
+            k=self.settings.top_k,
+            article_ids=article_ids,
+            date_from=date_from,
+            date_to=date_to,
+        )
         evidence = evidence_from_hits(hits, self.store)
         extractive = self.answerer.answer(question, evidence)
         if self._generator is None or not evidence:

@@ -107,3 +107,30 @@ def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "TINBOT_TOP_K" in result.stderr
+
+
+def test_ask_filters_by_date_and_article(data: Path) -> None:
+    question = "Tuần Giáo kết nạp bao nhiêu đảng viên?"
+    before = json.loads(run("ask", question, "--until", "2018-12-31", "--json", data=data).stdout)
+    assert "470" in before["answer"]
+    # Only articles from 2019 on: Tuần Giáo's (2018) is out of scope, so no answer.
+    after = json.loads(run("ask", question, "--since", "2019-01-01", "--json", data=data).stdout)
+    assert after["refused"] is True
+    sources = json.loads(run("sources", "--json", data=data).stdout)
+    lang_son = next(a for a in sources if a["origin"].endswith("001_b3634b2c3e59b832.txt"))
+    only = json.loads(
+        run("ask", question, "--article", lang_son["article_id"], "--json", data=data).stdout
+    )
+    assert all(c["article_id"] == lang_son["article_id"] for c in only["citations"])
+    bad = run("ask", question, "--since", "1/1/2019", data=data, check=False)
+    assert bad.returncode == 1 and "YYYY-MM-DD" in bad.stderr
+    missing = run("ask", question, "--article", "nope", data=data, check=False)
+    assert missing.returncode == 1 and "no such article" in missing.stderr
+
+
+def test_check_and_backup(data: Path, tmp_path: Path) -> None:
+    report = json.loads(run("check", "--json", data=data).stdout)
+    assert report["consistent"] is True and report["counts"]["articles"] == 5
+    run("backup", str(tmp_path / "copy"), data=data)
+    restored = json.loads(run("check", "--json", data=tmp_path / "copy").stdout)
+    assert restored["counts"] == report["counts"]
