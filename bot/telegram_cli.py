@@ -66,6 +66,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     username = check_telegram(token, base_url)
     logger.info("token accepted for @%s; loading the index", username)
     service = Tinbot.open(settings)
+    watch = None
+    if settings.watch_feeds or settings.watch_folders:
+        from bot.watch import Watcher
+
+        # Feeds and folders keep the index fed while the bot answers (same process, one writer).
+        watch = Watcher(service, settings.watch_feeds, settings.watch_folders).start_thread()
     try:
         app = build_application(settings, service, base_url=base_url)
         try:
@@ -96,6 +102,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         except NetworkError as exc:
             raise _unreachable(base_url, exc) from None
     finally:
+        if watch is not None:
+            thread, stop = watch
+            stop.set()
+            thread.join(timeout=30)
         service.close()
     return 0
 
