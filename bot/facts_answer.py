@@ -589,7 +589,9 @@ def _cap(text: str | None) -> str:
 
 def _period(fact: Fact) -> str:
     period = fact.period or "không rõ thời gian"
-    return f"{period}, bình quân mỗi năm" if fact.per_year and "năm" not in period else period
+    if fact.per_year and not re.search(r"\b(?:hằng|hàng|mỗi) năm\b", period):
+        return f"{period}, mỗi năm"
+    return period
 
 
 def _describe(fact: Fact) -> str:

@@ -331,6 +331,13 @@ def test_figure_questions_pick_place_period_and_kind(
     assert figure in answer.text.splitlines()[1]
 
 
+def test_a_yearly_average_says_so(answerer: FactsAnswerer, samples_store: ArticleStore) -> None:
+    answer = _answered(
+        answerer, "Bình quân mỗi năm thành phố Lai Châu kết nạp bao nhiêu đảng viên?", samples_store
+    )
+    assert "85 đảng viên (từ năm 2015 đến nay, mỗi năm) [1]" in answer.text
+
+
 def test_consistency_note_quotes_the_source(
     answerer: FactsAnswerer, samples_store: ArticleStore
 ) -> None:
