@@ -254,6 +254,9 @@ def child_env() -> dict[str, str]:
     """The environment of every child process: no developer TINBOT_* settings, no network."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TINBOT_")}
     env.update(ANONYMIZED_TELEMETRY="False", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    # OpenMP threads that spin while waiting (libgomp's default) make the model 10x slower on
+    # cores shared with other processes; see the README's benchmark notes.
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
 
@@ -540,6 +543,7 @@ def machine_meta() -> dict[str, Any]:
         "chromadb": chromadb.__version__,
         "langchain_core": langchain_core.__version__,
         "langchain_chroma": version("langchain-chroma"),
+        "omp_wait_policy": child_env()["OMP_WAIT_POLICY"],
     }
 
 
