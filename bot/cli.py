@@ -400,6 +400,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="with --once: print the report as JSON")
     p.set_defaults(func=cmd_watch)
 
+    from bot.facts_answer import add_facts_parser
+
+    add_facts_parser(sub)
+
     try:
         from bot.telegram_cli import add_feedback_parser, add_serve_parser
     except ImportError:  # the Telegram front end is optional at import time

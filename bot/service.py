@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from bot.answer import ExtractiveAnswerer, evidence_from_hits
 from bot.errors import IngestError, StoreLockedError, TinbotError
+from bot.facts_answer import FactsAnswerer
 from bot.query import analyse
 from bot.settings import Settings
 from bot.types import (
@@ -35,11 +36,13 @@ from bot.types import (
     Stats,
 )
 from index.embeddings import Embedder, build_embedder
+from index.facts import FactStore
 from index.lexical import LexicalIndex
 from index.retrieve import HybridRetriever
 from index.store import ArticleStore
 from index.vectors import VectorStore
 from ingest.chunking import chunk_article
+from ingest.facts import extract_facts
 from ingest.loaders import LoadLimits, expand_source, is_url, load, load_bytes
 from ingest.models import Article, RawDocument
 from ingest.pipeline import prepare
@@ -75,6 +78,14 @@ class Tinbot:
             dense_weight=settings.dense_weight,
         )
         self.answerer = ExtractiveAnswerer(self.lexical, self.store)
+        self.facts = FactStore(self.store.conn)
+        self.facts_answerer = FactsAnswerer(self.facts, self.store)
+        try:
+            # Articles stored before facts existed, or read by an older extractor: rules only,
+            # nothing is embedded, so this is quick.
+            self.facts.refresh(self.store)
+        except sqlite3.OperationalError as exc:  # another process is writing; next open retries
+            logger.warning("facts not refreshed: %s", exc)
         self._generator = None
         if settings.llm != "none":
             from bot.generate import build_generator
@@ -286,11 +297,13 @@ class Tinbot:
             ],
             [c.text for c in chunks],
         )
+        facts = extract_facts(article)
         with self.store.transaction() as conn:
             stored = self.store.put(
                 conn, article, chunks, context, raw_text=raw_text, minhash=minhash
             )
             self.lexical.add(conn, stored, article.title)
+            self.facts.replace(conn, article.article_id, facts)
         stale = old_ids - {c.chunk_id for c in chunks}
         if stale:
             self.vectors.delete(stale)
@@ -432,6 +445,13 @@ class Tinbot:
         date_to: str | None = None,
     ) -> Answer:
         """Answer from all articles, or only those given / published in a date range."""
+        if article_ids is None and date_from is None and date_to is None:
+            # Figures, comparisons, lists and totals come exactly from the fact table; anything
+            # the facts cannot answer goes to retrieval and the extractive (or generative)
+            # answerer.
+            from_facts = self.facts_answerer.answer(question)
+            if from_facts is not None:
+                return from_facts
         query = analyse(question)
         hits = self.retriever.search(
             query.search_text,
@@ -451,6 +471,10 @@ class Tinbot:
     ) -> Iterator[str | Answer]:
         """Draft chunks while a generator writes, then the final checked Answer (the only item
         when answers are extractive)."""
+        from_facts = self.facts_answerer.answer(question)
+        if from_facts is not None:
+            yield from_facts
+            return
         query = analyse(question)
         hits = self.retriever.search(query.search_text, k=self.settings.top_k)
         evidence = evidence_from_hits(hits, self.store)
