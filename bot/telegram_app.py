@@ -410,9 +410,26 @@ class TelegramBot:
         message = update.effective_message
         if message is None:
             return
+        place = " ".join(context.args or []).strip()
+        if place:
+            # "/stats Tuần Giáo": the figures reported for a place, each with its sentence.
+            await self.reply(message, await asyncio.to_thread(self._place_stats, place))
+            return
         stats = await asyncio.to_thread(self.service.stats)
         _, up, down = await asyncio.to_thread(self.feedback.counts)
         await self.reply(message, render_stats(stats, votes=(up, down)))
+
+    def _place_stats(self, place: str, limit: int = 15) -> str:
+        from bot.facts_answer import format_facts
+
+        facts = self.service.facts.query(place=place[:100])
+        if not facts:
+            return f"Không có số liệu nào khớp với “{esc(place[:100])}”."
+        titles = {a.article_id: a.title for a in self.service.articles()}
+        text = esc(format_facts(facts[:limit], titles))
+        if len(facts) > limit:
+            text += f"\n\n… và {len(facts) - limit} số liệu khác (xem <code>tinbot facts</code>)."
+        return f"<b>Số liệu về {esc(place[:100])}</b>\n\n{text}"
 
     async def on_ingest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

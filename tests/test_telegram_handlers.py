@@ -275,6 +275,14 @@ async def test_stats_show_counts_and_last_ingest(bot: Harness, service: Tinbot) 
     assert str(format_timestamp(stats.last_ingest)).endswith(" UTC")
 
 
+async def test_stats_for_a_place_lists_its_figures_with_sentences(bot: Harness) -> None:
+    text = only_reply(await bot.say("/stats tuan giao")).params["text"]
+    assert "Huyện Tuần Giáo" in text and "470" in text and "số liệu khác" in text
+    assert "<script>" not in only_reply(await bot.say("/stats <script>")).params["text"]
+    none = only_reply(await bot.say("/stats Hà Nội")).params["text"]
+    assert none.startswith("Không có số liệu nào khớp")
+
+
 # --- admins ------------------------------------------------------------------------------------
 
 
