@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -29,6 +30,7 @@ from bot.settings import Settings
 from bot.types import (
     Answer,
     ArticleInfo,
+    Evidence,
     IngestReport,
     IngestResult,
     IngestStatus,
@@ -445,13 +447,41 @@ class Tinbot:
         date_to: str | None = None,
     ) -> Answer:
         """Answer from all articles, or only those given / published in a date range."""
+        evidence, baseline = self._prepare_answer(question, article_ids, date_from, date_to)
+        if self._generator is None or not evidence:
+            return baseline
+        return self._generator.answer(question, evidence, baseline, history=history)
+
+    def stream_answer(
+        self, question: str, *, history: list[tuple[str, str]] | None = None
+    ) -> Iterator[str | Answer]:
+        """Draft chunks while a generator writes, then the final checked Answer (the only item
+        when answers are not generated)."""
+        evidence, baseline = self._prepare_answer(question, None, None, None)
+        if self._generator is None or not evidence:
+            yield baseline
+            return
+        yield from self._generator.stream(question, evidence, baseline, history=history)
+
+    def _prepare_answer(
+        self,
+        question: str,
+        article_ids: Sequence[str] | None,
+        date_from: str | None,
+        date_to: str | None,
+    ) -> tuple[list[Evidence], Answer]:
+        """The numbered evidence a generator would read, and the answer given without one.
+
+        Figures, comparisons, lists and totals come exactly from the fact table; a generator
+        then receives the facts' sentences as the first numbered passages, and the fact answer is
+        its fallback. Anything the facts cannot answer goes to retrieval and the extractive
+        answerer.
+        """
+        from_facts = None
         if article_ids is None and date_from is None and date_to is None:
-            # Figures, comparisons, lists and totals come exactly from the fact table; anything
-            # the facts cannot answer goes to retrieval and the extractive (or generative)
-            # answerer.
             from_facts = self.facts_answerer.answer(question)
-            if from_facts is not None:
-                return from_facts
+            if from_facts is not None and self._generator is None:
+                return [], from_facts
         query = analyse(question)
         hits = self.retriever.search(
             query.search_text,
@@ -461,28 +491,33 @@ class Tinbot:
             date_to=date_to,
         )
         evidence = evidence_from_hits(hits, self.store)
-        extractive = self.answerer.answer(question, evidence)
-        if self._generator is None or not evidence:
-            return extractive
-        return self._generator.answer(question, evidence, extractive, history=history)
-
-    def stream_answer(
-        self, question: str, *, history: list[tuple[str, str]] | None = None
-    ) -> Iterator[str | Answer]:
-        """Draft chunks while a generator writes, then the final checked Answer (the only item
-        when answers are extractive)."""
-        from_facts = self.facts_answerer.answer(question)
-        if from_facts is not None:
-            yield from_facts
-            return
-        query = analyse(question)
-        hits = self.retriever.search(query.search_text, k=self.settings.top_k)
-        evidence = evidence_from_hits(hits, self.store)
-        extractive = self.answerer.answer(question, evidence)
-        if self._generator is None or not evidence:
-            yield extractive
-            return
-        yield from self._generator.stream(question, evidence, extractive, history=history)
+        if from_facts is None:
+            return evidence, self.answerer.answer(question, evidence)
+        facts_evidence = [
+            Evidence(
+                n=0,
+                chunk_id=f"fact-{c.article_id}-{c.start}",
+                article_id=c.article_id,
+                title=c.title,
+                date=c.date,
+                origin=c.origin,
+                text=c.quote,
+                start=c.start,
+                end=c.end,
+                score=1.0,
+            )
+            for c in from_facts.citations
+        ]
+        rest = [
+            e
+            for e in evidence
+            if not any(
+                f.article_id == e.article_id and f.start >= e.start and f.end <= e.end
+                for f in facts_evidence
+            )
+        ]
+        merged = (facts_evidence + rest)[: max(self.settings.top_k, len(facts_evidence))]
+        return [replace(e, n=i) for i, e in enumerate(merged, start=1)], from_facts
 
     def articles(self) -> list[ArticleInfo]:
         return self.store.articles()
