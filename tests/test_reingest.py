@@ -320,3 +320,45 @@ def test_watched_folder_is_mirrored(tmp_path: Path, embedder: CountingEmbedder) 
         assert counts(service)["articles"] == 1
     finally:
         service.close()
+
+
+def test_a_second_writer_waits_then_is_refused_clearly_while_readers_go_on(
+    bot: Tinbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    import bot.service as service_module
+    from bot.errors import StoreLockedError
+
+    path = tmp_path / "story.txt"
+    path.write_text(STORY, encoding="utf-8")
+    bot.ingest([str(path)])
+    lock = bot.settings.data_dir / "write.lock"
+    # Another process holds the write lock, as a running `tinbot ingest` would.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            f"f = open({str(lock)!r}, 'a+'); fcntl.flock(f, fcntl.LOCK_EX)\n"
+            "f.seek(0); f.truncate(); f.write(f'pid {os.getpid()}'); f.flush()\n"
+            "print('locked', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        monkeypatch.setattr(service_module, "LOCK_WAIT_SECONDS", 0.5)
+        other = tmp_path / "other.txt"
+        other.write_text(OTHER, encoding="utf-8")
+        with pytest.raises(StoreLockedError, match=f"pid {holder.pid}"):
+            bot.ingest([str(other)])
+        # Readers are not blocked by the writer.
+        assert "95" in bot.answer("Mường Ảng kết nạp bao nhiêu đảng viên năm 2021?").text
+    finally:
+        holder.kill()
+        holder.wait()
+    assert bot.ingest([str(other)]).count("added") == 1
+    assert counts(bot)["articles"] == 2
