@@ -379,7 +379,7 @@ class Tinbot:
         return {
             "articles": self.store.stats().articles,
             "passages": len(live),
-            "lexical": self.lexical.count(),
+            "lexical": self.lexical.index_rows(),
             "vectors": len(vector_ids),
             "orphan_vectors": len(vector_ids - live),
             "missing_vectors": len(live - vector_ids),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from index.store import StoredChunk
@@ -32,6 +32,10 @@ STOPWORDS = frozenset(
 # "dang" is deliberately not a stopword: it is "đảng" (party) far more often than "đang".
 
 _QUOTE_RE = re.compile(r'["]')
+# Term pruning for large indexes (see LexicalIndex._prune).
+PRUNE_MIN_PASSAGES = 2000
+POSTINGS_BUDGET = 0.1  # matched postings per query, as a share of all passages
+MIN_TERMS = 3
 
 SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(
@@ -82,6 +86,8 @@ class LexicalIndex:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.conn.executescript(SCHEMA)
+        self._stats_cache: dict[tuple[str, str], int] = {}
+        self._generation: str | None = None
 
     def add(self, conn: sqlite3.Connection, chunks: Sequence[StoredChunk], title: str) -> None:
         """Index passages; call inside the store's transaction that inserted them."""
@@ -93,34 +99,103 @@ class LexicalIndex:
         )
 
     def count(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM lexical").fetchone()[0])
+        """Indexed passages. ``COUNT(*)`` on an FTS5 table reads the whole index, so the live
+        passage rows are counted instead (one lexical row each, kept so by the same
+        transaction and the delete trigger), and cached until the next write."""
+        return self._cached(("count", ""), lambda: self._scalar("SELECT COUNT(*) FROM chunks"))
+
+    def index_rows(self) -> int:
+        """Rows really in the FTS table (slow on big indexes): for consistency checks."""
+        return self._scalar("SELECT COUNT(*) FROM lexical")
+
+    def _scalar(self, sql: str, params: Sequence[object] = ()) -> int:
+        row = self.conn.execute(sql, params).fetchone()
+        return 0 if row is None or row[0] is None else int(row[0])
+
+    def _cached(self, key: tuple[str, str], compute: Callable[[], int]) -> int:
+        # Statistics change only when passages are written; the store bumps a generation
+        # counter in the same transaction, also seen by other processes' connections.
+        generation = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        current = None if generation is None else str(generation[0])
+        if current != self._generation:
+            self._stats_cache.clear()
+            self._generation = current
+        if key not in self._stats_cache:
+            if len(self._stats_cache) > 100_000:
+                self._stats_cache.clear()
+            self._stats_cache[key] = compute()
+        return self._stats_cache[key]
 
     def doc_freqs(self, terms: Collection[str], column: str = "folded") -> dict[str, int]:
         """How many passages contain each term: the answerer's notion of a term's weight."""
-        found = dict.fromkeys(terms, 0)
-        for term in terms:
-            row = self.conn.execute(
-                "SELECT doc FROM lexical_vocab WHERE col = ? AND term = ?", (column, term)
-            ).fetchone()
-            if row is not None:
-                found[term] = int(row[0])
-        return found
+        return {
+            term: self._cached(
+                (column, term),
+                lambda term=term: self._scalar(  # type: ignore[misc]
+                    "SELECT doc FROM lexical_vocab WHERE col = ? AND term = ?", (column, term)
+                ),
+            )
+            for term in terms
+        }
+
+    def _prune(self, terms: list[str], column: str) -> list[str]:
+        """On a large index, keep the rarest terms up to a budget of postings.
+
+        FTS5 scores every row that matches any term, so a term found in a fifth of all
+        passages ("huyện_ủy", "đảng_viên") costs far more than it adds: its BM25 weight is
+        small. The rarest terms are always kept, so a question of common words still matches.
+        """
+        total = self.count()
+        if total < PRUNE_MIN_PASSAGES or not terms:
+            return terms
+        freqs = self.doc_freqs(terms, column)
+        present = sorted((t for t in terms if freqs[t] > 0), key=lambda t: freqs[t])
+        keep: list[str] = []
+        postings = 0
+        for term in present:
+            postings += freqs[term]
+            if len(keep) >= MIN_TERMS and postings > POSTINGS_BUDGET * total:
+                break
+            keep.append(term)
+        return keep
+
+    def _match(self, question: str) -> tuple[str, tuple[float, float, float, float]] | None:
+        exact_terms, folded_terms = query_terms(question)
+        if not folded_terms:
+            return None
+        if not is_accented(question):
+            folded = self._prune(folded_terms, "folded")
+            if not folded:
+                return None
+            return f"{{folded title_folded}} : ({_or(folded)})", (0.0, 1.0, 0.0, 0.4)
+        if self.count() >= PRUNE_MIN_PASSAGES:
+            # Large index: the exact form decides; the folded form only stands in for words
+            # the articles never spell the way the question does.
+            exact = self._prune(exact_terms, "exact")
+            freqs = self.doc_freqs(exact_terms, "exact")
+            missing = {fold(t) for t in exact_terms if freqs[t] == 0}
+            folded = self._prune([t for t in folded_terms if t in missing], "folded")
+            parts = []
+            if exact:
+                parts.append(f"{{exact title_exact}} : ({_or(exact)})")
+            if folded:
+                parts.append(f"{{folded title_folded}} : ({_or(folded)})")
+            if not parts:
+                return None
+            return " OR ".join(parts), (1.0, 0.35, 0.4, 0.15)
+        match = (
+            f"{{exact title_exact}} : ({_or(exact_terms)}) OR "
+            f"{{folded title_folded}} : ({_or(folded_terms)})"
+        )
+        return match, (1.0, 0.35, 0.4, 0.15)
 
     def search(
         self, question: str, k: int = 10, article_ids: Collection[str] | None = None
     ) -> list[LexicalHit]:
-        exact_terms, folded_terms = query_terms(question)
-        if not folded_terms:
+        built = self._match(question)
+        if built is None:
             return []
-        if is_accented(question):
-            match = (
-                f"{{exact title_exact}} : ({_or(exact_terms)}) OR "
-                f"{{folded title_folded}} : ({_or(folded_terms)})"
-            )
-            weights = (1.0, 0.35, 0.4, 0.15)
-        else:
-            match = f"{{folded title_folded}} : ({_or(folded_terms)})"
-            weights = (0.0, 1.0, 0.0, 0.4)
+        match, weights = built
         sql = (
             "SELECT c.chunk_id, bm25(lexical, ?, ?, ?, ?) AS rank FROM lexical "
             "JOIN chunks c ON c.id = lexical.rowid WHERE lexical MATCH ?"

@@ -253,6 +253,7 @@ class ArticleStore:
                 (article.article_id, minhash),
             )
         self.set_meta("last_ingest", now)
+        self.bump_generation(conn)
         return stored
 
     # --- aliases and near-duplicates ------------------------------------------------------
@@ -296,6 +297,15 @@ class ArticleStore:
     def delete(self, conn: sqlite3.Connection, article_id: str) -> None:
         conn.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
         conn.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
+        self.bump_generation(conn)
+
+    @staticmethod
+    def bump_generation(conn: sqlite3.Connection) -> None:
+        """Mark that passages changed, so cached index statistics are recomputed."""
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('generation', '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
 
     # --- chunks ---------------------------------------------------------------------------
     def chunks_of(self, article_id: str) -> list[StoredChunk]:

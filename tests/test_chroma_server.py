@@ -56,7 +56,7 @@ def _server_collection(server: ChromaServer) -> Any:
 def _assert_consistent(bot: Tinbot, server: ChromaServer) -> int:
     """Passages agree across the SQLite store, the lexical index and the server's collection."""
     chunks = bot.stats().chunks
-    assert bot.lexical.count() == chunks
+    assert bot.lexical.index_rows() == chunks
     assert bot.vectors.count() == chunks
     assert _server_collection(server).count() == chunks
     assert bot.vectors.ids() == bot.store.all_chunk_ids()

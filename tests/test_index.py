@@ -78,10 +78,10 @@ def test_question_words_are_not_search_terms() -> None:
 
 def test_deleting_passages_removes_them_from_the_lexical_index(tmp_path: Path) -> None:
     store, lexical = _store_with(tmp_path, _article("Kết nạp 470 đảng viên.", "a1"))
-    assert lexical.count() == 1
+    assert lexical.index_rows() == 1
     with store.transaction() as conn:
         store.delete(conn, "a1")
-    assert lexical.count() == 0
+    assert lexical.index_rows() == 0
     assert lexical.search("đảng viên") == []
 
 
@@ -114,3 +114,28 @@ def test_vector_query_returns_cosine_similarity_and_filters(tmp_path: Path) -> N
     hits = store.query([1.0, 0.0], 2)
     assert hits[0].chunk_id == "p" and hits[0].similarity == pytest.approx(1.0, abs=1e-4)
     assert [h.chunk_id for h in store.query([1.0, 0.0], 2, article_ids=["b"])] == ["q"]
+
+
+def test_large_index_prunes_common_terms_but_keeps_rare_ones(tmp_path: Path) -> None:
+    from index.lexical import PRUNE_MIN_PASSAGES
+
+    filler = [
+        _article(f"Đảng bộ huyện số {i} kết nạp đảng viên mới, phát triển đảng viên.", f"f{i}")
+        for i in range(PRUNE_MIN_PASSAGES + 10)
+    ]
+    target = _article("Huyện Mường Nhé kết nạp 57 đảng viên mới trong năm 2021.", "target")
+    store, lexical = _store_with(tmp_path, *filler, target)
+    question = "Huyện Mường Nhé kết nạp bao nhiêu đảng viên mới?"
+    # The common words ("đảng viên", "kết nạp") are left out of the query; the name decides.
+    match, _ = lexical._match(question) or ("", ())
+    assert "đảng_viên" not in match and "mường_nhé" in match
+    assert lexical.search(question, 3)[0].chunk_id == "target-0"
+    assert lexical.search("muong nhe ket nap bao nhieu dang vien", 3)[0].chunk_id == "target-0"
+    # A question of common words only still finds passages.
+    assert len(lexical.search("kết nạp đảng viên", 5)) == 5
+    # Statistics follow writes: a removed article's terms stop counting.
+    assert lexical.doc_freqs(["mường_nhé"], "exact") == {"mường_nhé": 1}
+    with store.transaction() as conn:
+        store.delete(conn, "target")
+    assert lexical.doc_freqs(["mường_nhé"], "exact") == {"mường_nhé": 0}
+    assert lexical.count() == PRUNE_MIN_PASSAGES + 10
