@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from bot.answer import ExtractiveAnswerer, evidence_from_hits
@@ -94,6 +95,7 @@ class Tinbot:
 
             self._generator = build_generator(settings)
         self._thread_lock = threading.Lock()
+        self._signatures: tuple[list[str], np.ndarray, dict[str, int]] | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Tinbot:
@@ -126,6 +128,8 @@ class Tinbot:
             handle.truncate()
             handle.write(f"pid {os.getpid()}")
             handle.flush()
+            # Another process may have written since this one last held the lock.
+            self._signatures = None
             try:
                 yield
             finally:
@@ -232,6 +236,7 @@ class Tinbot:
             n = self._write_article(article, existing, raw_text=raw.text, minhash=sig.tobytes())
         except IngestError as exc:
             return IngestResult(article.origin, "failed", reason=str(exc))
+        self._remember_signature(article.article_id, sig)
         if replaced is not None:
             self._remove_locked(replaced)
         status: IngestStatus = "updated" if existing is not None else "added"
@@ -240,15 +245,35 @@ class Tinbot:
         )
 
     def _near_duplicate(self, sig: Signature, article_id: str) -> tuple[Article, float] | None:
-        ids, matrix = self.store.signatures()
-        keep = [i for i, a in enumerate(ids) if a != article_id]
-        if not keep:
+        if self._signatures is None:
+            # Loaded once per write session, then kept up to date by this writer (the lock
+            # guarantees no other one), instead of re-reading every signature per article.
+            ids, matrix = self.store.signatures()
+            self._signatures = (ids, matrix, {a: i for i, a in enumerate(ids)})
+        ids, matrix, _ = self._signatures
+        if not ids:
             return None
-        best = most_similar(sig, matrix[keep])
+        best = most_similar(sig, matrix)
+        if best is not None and ids[best[0]] == article_id:
+            # The article's own previous version: compare with everything else.
+            others = [i for i, a in enumerate(ids) if a != article_id]
+            found = most_similar(sig, matrix[others]) if others else None
+            best = None if found is None else (others[found[0]], found[1])
         if best is None or best[1] < self.settings.near_duplicate_threshold:
             return None
-        other = self.store.get(ids[keep[best[0]]])
+        other = self.store.get(ids[best[0]])
         return None if other is None else (other, best[1])
+
+    def _remember_signature(self, article_id: str, sig: Signature) -> None:
+        if self._signatures is None:
+            return
+        ids, matrix, index = self._signatures
+        if article_id in index:
+            matrix[index[article_id]] = sig
+            return
+        index[article_id] = len(ids)
+        ids.append(article_id)
+        self._signatures = (ids, np.vstack([matrix, sig]) if matrix.size else sig[None, :], index)
 
     def _prune(self, folders: Sequence[Path]) -> list[IngestResult]:
         results: list[IngestResult] = []
@@ -365,6 +390,7 @@ class Tinbot:
             return self.store.get(target)
 
     def _remove_locked(self, article: Article) -> None:
+        self._signatures = None
         self._mark_pending(article.article_id)
         with self.store.transaction() as conn:
             self.store.delete(conn, article.article_id)
