@@ -313,8 +313,10 @@ class FactsAnswerer:
 
     def _unknown_entity(self, query: Query) -> bool:
         """A name in the question that no fact is about ("Hà Nội"): the facts cannot answer."""
-        keys = [f" {fold(p)} " for p in self.facts.places()]
-        return any(not any(f" {entity} " in k for k in keys) for entity in query.entities)
+        if not query.entities:
+            return False
+        known = f" {' | '.join(fold(p) for p in self.facts.places())} "
+        return any(f" {entity} " not in known for entity in query.entities)
 
     @staticmethod
     def question_type(query: Query, folded: str, places: Sequence[str]) -> QuestionType | None:

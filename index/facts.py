@@ -79,6 +79,7 @@ class FactStore:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._places_cache: tuple[str | None, list[str]] | None = None
         has_articles = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'articles'"
         ).fetchone()
@@ -90,6 +91,7 @@ class FactStore:
 
     def replace(self, conn: sqlite3.Connection, article_id: str, facts: Iterable[Fact]) -> int:
         """Make ``facts`` the article's facts; call inside the store's transaction."""
+        self._places_cache = None
         conn.execute("DELETE FROM facts WHERE article_id = ?", (article_id,))
         marks = ", ".join("?" * len(_COLUMNS))
         rows = []
@@ -106,6 +108,7 @@ class FactStore:
         return len(rows)
 
     def delete(self, conn: sqlite3.Connection, article_id: str) -> None:
+        self._places_cache = None
         conn.execute("DELETE FROM facts WHERE article_id = ?", (article_id,))
         conn.execute("DELETE FROM facts_extracted WHERE article_id = ?", (article_id,))
 
@@ -163,12 +166,23 @@ class FactStore:
         return [_row_to_fact(tuple(row)) for row in self.conn.execute(sql, params)]
 
     def places(self) -> list[str]:
-        """Every place that facts are about, most facts first."""
+        """Every place that facts are about, most facts first. Cached until the next write:
+        grouping every fact costs far more than a question may spend at 100k passages."""
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            generation = "0" if row is None else str(row[0])
+        except sqlite3.OperationalError:  # standalone use: no store, no generation counter
+            generation = None
+        cached = self._places_cache
+        if cached is not None and generation is not None and cached[0] == generation:
+            return cached[1]
         rows = self.conn.execute(
             "SELECT place, COUNT(*) AS n FROM facts WHERE place IS NOT NULL "
             "GROUP BY place ORDER BY n DESC, place"
         ).fetchall()
-        return [row[0] for row in rows]
+        places = [row[0] for row in rows]
+        self._places_cache = (generation, places)
+        return places
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM facts").fetchone()[0])
