@@ -102,6 +102,7 @@ class LexicalIndex:
         """Indexed passages. ``COUNT(*)`` on an FTS5 table reads the whole index, so the live
         passage rows are counted instead (one lexical row each, kept so by the same
         transaction and the delete trigger), and cached until the next write."""
+        self._sync()
         return self._cached(("count", ""), lambda: self._scalar("SELECT COUNT(*) FROM chunks"))
 
     def index_rows(self) -> int:
@@ -112,22 +113,23 @@ class LexicalIndex:
         row = self.conn.execute(sql, params).fetchone()
         return 0 if row is None or row[0] is None else int(row[0])
 
-    def _cached(self, key: tuple[str, str], compute: Callable[[], int]) -> int:
+    def _sync(self) -> None:
         # Statistics change only when passages are written; the store bumps a generation
         # counter in the same transaction, also seen by other processes' connections.
-        generation = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-        current = None if generation is None else str(generation[0])
-        if current != self._generation:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        current = None if row is None else str(row[0])
+        if current != self._generation or len(self._stats_cache) > 100_000:
             self._stats_cache.clear()
             self._generation = current
+
+    def _cached(self, key: tuple[str, str], compute: Callable[[], int]) -> int:
         if key not in self._stats_cache:
-            if len(self._stats_cache) > 100_000:
-                self._stats_cache.clear()
             self._stats_cache[key] = compute()
         return self._stats_cache[key]
 
     def doc_freqs(self, terms: Collection[str], column: str = "folded") -> dict[str, int]:
         """How many passages contain each term: the answerer's notion of a term's weight."""
+        self._sync()
         return {
             term: self._cached(
                 (column, term),

@@ -110,11 +110,12 @@ class VectorStore:
         if article_ids is not None and not article_ids:
             return []
         where = None if article_ids is None else {"article_id": {"$in": list(article_ids)}}
-        n = min(k, self.count())
-        if n == 0:
+        if k <= 0:
             return []
+        # Chroma returns what it has when asked for more; counting first would cost a scan of
+        # the collection on every question (20 ms at 100k passages).
         result = self._collection.query(
-            query_embeddings=[list(vector)], n_results=n, where=where, include=["distances"]
+            query_embeddings=[list(vector)], n_results=k, where=where, include=["distances"]
         )
         return [
             DenseHit(chunk_id, 1.0 - float(distance))
