@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -63,6 +64,10 @@ class HybridRetriever:
         self.mode = mode
         self.candidates = candidates
 
+    def _dense(self, query: str, n: int, allowed: set[str] | None) -> dict[str, float]:
+        vector = self.embedder.embed_query(query)
+        return {h.chunk_id: h.similarity for h in self.vectors.query(vector, n, allowed)}
+
     def search(
         self,
         query: str,
@@ -77,13 +82,15 @@ class HybridRetriever:
             in_dates = self.store.article_ids_in_dates(date_from, date_to)
             allowed = in_dates if allowed is None else allowed & in_dates
         n = max(k, self.candidates)
+        dense: Future[dict[str, float]] | None = None
+        if self.mode != "lexical" and self.dense_weight > 0:
+            # The query embedding (C code) and Chroma's search release the GIL, as does
+            # SQLite: the dense side runs beside the lexical one instead of after it.
+            dense = _DENSE_POOL.submit(self._dense, query, n, allowed)
         lexical: dict[str, float] = {}
         if self.mode != "dense":
             lexical = {h.chunk_id: h.score for h in self.lexical.search(query, n, allowed)}
-        similarity: dict[str, float] = {}
-        if self.mode != "lexical" and self.dense_weight > 0:
-            vector = self.embedder.embed_query(query)
-            similarity = {h.chunk_id: h.similarity for h in self.vectors.query(vector, n, allowed)}
+        similarity: dict[str, float] = {} if dense is None else dense.result()
         # Chroma may hold vectors of a passage whose SQLite row is gone (a crash between the two
         # writes); only passages present in the store are live.
         chunks = self.store.chunks_by_ids([*lexical, *similarity])
@@ -111,6 +118,13 @@ class HybridRetriever:
             )
             for cid in ranked[:k]
         ]
+
+
+def _dense_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="tinbot-dense")
+
+
+_DENSE_POOL = _dense_pool()
 
 
 def _lexical_norm(scores: dict[str, float]) -> dict[str, float]:
