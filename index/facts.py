@@ -141,11 +141,17 @@ class FactStore:
         kind: str | None = None,
         *,
         article_id: str | None = None,
+        exact_place: str | None = None,
     ) -> list[Fact]:
         """Facts about a place (any part of its name, with or without diacritics: "Tuần Giáo",
-        "tuan giao", "huyện Tuần Giáo"), whose period covers ``year``, of ``kind``."""
+        "tuan giao", "huyện Tuần Giáo"), whose period covers ``year``, of ``kind``.
+        ``exact_place`` is a place as ``places()`` names it: looked up by index, where a part
+        of a name has to read every fact (37 ms per question at 100k passages)."""
         sql = f"SELECT {', '.join(_COLUMNS)} FROM facts WHERE 1 = 1"
         params: list[object] = []
+        if exact_place:
+            sql += " AND place_key = ?"
+            params.append(fold(exact_place).strip())
         if place:
             sql += " AND place_key LIKE ?"
             params.append(f"%{fold(place).strip()}%")
