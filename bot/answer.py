@@ -138,7 +138,8 @@ class ExtractiveAnswerer:
         query = analyse(question)
         # A sentence from an article about another place than the one asked cannot answer,
         # however well its words match; the best of the rest must stand on its own.
-        ranked = [s for s in self.rank_sentences(query, evidence) if self._about(query, s)]
+        about = {ev.article_id for ev in evidence if self._about(query, ev)}
+        ranked = [s for s in self.rank_sentences(query, evidence) if s.evidence.article_id in about]
         if not ranked or not self._supported(query, ranked[0]):
             return self.refusal(question, query)
         chosen = [ranked[0]]
@@ -240,13 +241,14 @@ class ExtractiveAnswerer:
     def _supported(self, query: Query, sentence: ScoredSentence) -> bool:
         if sentence.coverage < MIN_COVERAGE:
             return False
-        if query.wants_figure and not figures(sentence.text):
-            return False
-        return self._about(query, sentence)
+        return not (query.wants_figure and not figures(sentence.text))
 
-    def _about(self, query: Query, sentence: ScoredSentence) -> bool:
-        """A place or person the question names must be what the sentence's article is about."""
-        context = self._article_context(sentence.evidence)
+    def _about(self, query: Query, ev: Evidence) -> bool:
+        """A place or person the question names must be what the evidence's article is about;
+        checked once per article, not per sentence (each check reads the whole article)."""
+        if not query.entities:
+            return True
+        context = self._article_context(ev)
         return all(f" {entity} " in context for entity in query.entities)
 
     @staticmethod
