@@ -243,3 +243,23 @@ def test_arbitrary_bytes_either_load_as_nfc_text_or_fail_clearly(data: bytes) ->
         assert unicodedata.is_normalized("NFC", raw.text)
         return
     assert error.startswith("x.txt: ")
+
+
+def test_pdf_page_cap_and_pdf_without_text_are_refused() -> None:
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(3):
+        writer.add_blank_page(width=200, height=200)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    data = buffer.getvalue()
+    with pytest.raises(SourceTooLargeError, match="3 pages"):
+        load_bytes(data, filename="a.pdf", origin="a.pdf", limits=LoadLimits(max_pdf_pages=2))
+    # Blank pages, as a scan without a text layer: nothing to index.
+    with pytest.raises(EmptySourceError, match="no extractable text"):
+        load_bytes(data, filename="a.pdf", origin="a.pdf")
+    with pytest.raises(IngestError, match="unreadable PDF"):
+        load_bytes(b"%PDF-1.4 not really", filename="b.pdf", origin="b.pdf")
