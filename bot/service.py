@@ -55,6 +55,10 @@ logger = logging.getLogger(__name__)
 
 LOCK_WAIT_SECONDS = 60.0
 PENDING_KEY = "pending_write"
+# Bumped by a writer before it first changes Chroma in a write session: a process whose embedded
+# Chroma copy was loaded at an older value reloads it (see ``_sync_vectors``).
+VECTORS_VERSION_KEY = "vectors_version"
+_UNKNOWN = "?"
 
 
 def embedding_context(article: Article) -> str:
@@ -72,7 +76,12 @@ class Tinbot:
         self.embedder = embedder
         self.store = ArticleStore(settings.data_dir / "tinbot.sqlite3")
         self.lexical = LexicalIndex(self.store.conn)
-        self.vectors = VectorStore(settings, embedder.name, embedder.dim)
+        self._vectors_seen = _UNKNOWN
+        self._vectors_bumped = False
+        with self._no_writer() as quiet:
+            self.vectors = VectorStore(settings, embedder.name, embedder.dim)
+            if quiet:
+                self._vectors_seen = self.store.get_meta(VECTORS_VERSION_KEY) or ""
         self.retriever = HybridRetriever(
             self.store,
             self.lexical,
@@ -102,7 +111,53 @@ class Tinbot:
         return cls(settings, build_embedder(settings))
 
     def close(self) -> None:
+        self.vectors.close()
         self.store.close()
+
+    # --- the embedded Chroma copy and other processes --------------------------------------
+    @contextmanager
+    def _no_writer(self) -> Iterator[bool]:
+        """Hold writers off while this process loads Chroma; yields False, holding nothing, when
+        one is writing right now (the load then counts as stale and is redone later)."""
+        with open(self.settings.data_dir / "write.lock", "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _sync_vectors(self, *, writing: bool = False) -> None:
+        """Reload the embedded Chroma index when another process has changed it since this one
+        loaded it. Readers reload only while no writer is busy, so they never load half of a
+        write; meanwhile they answer from the older copy, whose passages the store filters."""
+        if not self.vectors.embedded:
+            return
+        current = self.store.get_meta(VECTORS_VERSION_KEY) or ""
+        if current == self._vectors_seen:
+            return
+        if writing:
+            self.vectors.reopen()
+            self._vectors_seen = current
+            return
+        with self._no_writer() as quiet:
+            if quiet:
+                current = self.store.get_meta(VECTORS_VERSION_KEY) or ""
+                self.vectors.reopen()
+                self._vectors_seen = current
+
+    def _vectors_will_change(self) -> None:
+        if self._vectors_bumped:
+            return
+        self.store.conn.execute(
+            f"INSERT INTO meta(key, value) VALUES ('{VECTORS_VERSION_KEY}', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+        self._vectors_seen = self.store.get_meta(VECTORS_VERSION_KEY) or ""
+        self._vectors_bumped = True
 
     # --- writing --------------------------------------------------------------------------
     @contextmanager
@@ -130,9 +185,12 @@ class Tinbot:
             handle.flush()
             # Another process may have written since this one last held the lock.
             self._signatures = None
+            self._vectors_bumped = False
             try:
+                self._sync_vectors(writing=True)
                 yield
             finally:
+                self._vectors_bumped = False
                 handle.seek(0)
                 handle.truncate()
                 fcntl.flock(handle, fcntl.LOCK_UN)
@@ -315,6 +373,7 @@ class Tinbot:
         # between leaves only unreferenced vectors, which retrieval ignores and ``recover``
         # deletes on the next write.
         self._mark_pending(article.article_id)
+        self._vectors_will_change()
         self.vectors.upsert(
             [c.chunk_id for c in chunks],
             vectors,
@@ -355,6 +414,7 @@ class Tinbot:
             logger.warning(
                 "cleaning up %d passages of an interrupted write of %s", len(orphans), pending
             )
+            self._vectors_will_change()
             self.vectors.delete(orphans)
         self._clear_pending()
         return pending
@@ -392,6 +452,7 @@ class Tinbot:
     def _remove_locked(self, article: Article) -> None:
         self._signatures = None
         self._mark_pending(article.article_id)
+        self._vectors_will_change()
         with self.store.transaction() as conn:
             self.store.delete(conn, article.article_id)
         self.vectors.delete(self.vectors.ids_for_article(article.article_id))
@@ -400,6 +461,7 @@ class Tinbot:
     def verify(self) -> dict[str, int]:
         """Counts that must agree after any write or recovery: passages in the store, the
         lexical index and Chroma, and the vectors no passage owns (or passages without one)."""
+        self._sync_vectors()
         live = self.store.all_chunk_ids()
         vector_ids = self.vectors.ids()
         return {
@@ -420,6 +482,7 @@ class Tinbot:
             vector_ids = self.vectors.ids()
             orphans = vector_ids - live
             if orphans:
+                self._vectors_will_change()
                 self.vectors.delete(orphans)
             missing = live - vector_ids
             articles = {c.article_id for c in self.store.chunks_by_ids(missing).values()}
@@ -451,6 +514,8 @@ class Tinbot:
         """Rebuild passages, the lexical index and the vectors from the stored articles, e.g.
         after changing the embedding model or the chunk size."""
         with self.write_lock():
+            self._vectors_will_change()
+            self.vectors.close()
             self.vectors = VectorStore(
                 self.settings, self.embedder.name, self.embedder.dim, recreate=True
             )
@@ -509,6 +574,7 @@ class Tinbot:
             if from_facts is not None and self._generator is None:
                 return [], from_facts
         query = analyse(question)
+        self._sync_vectors()
         hits = self.retriever.search(
             query.search_text,
             k=self.settings.top_k,

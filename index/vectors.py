@@ -8,7 +8,9 @@ model raises ``IndexMismatchError`` instead of mixing incomparable vectors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -49,14 +51,84 @@ def _client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
+class _ReadWriteLock:
+    """Queries and writes run side by side; a reopen waits for them to finish and holds new ones
+    back (writer-preferring, so a steady stream of questions cannot starve it)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._users = 0
+        self._exclusive = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            while self._exclusive:
+                self._cond.wait()
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._users -= 1
+                if not self._users:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            while self._exclusive:
+                self._cond.wait()
+            self._exclusive = True
+            while self._users:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
 class VectorStore:
     def __init__(
         self, settings: Settings, model_name: str, dim: int, *, recreate: bool = False
     ) -> None:
-        self._client = _client(settings)
+        self.settings = settings
         self.name = settings.collection if len(settings.collection) >= 3 else "tinbot"
         self.model_name = model_name
         self.dim = dim
+        self._lock = _ReadWriteLock()
+        self._open(recreate=recreate)
+
+    @property
+    def embedded(self) -> bool:
+        """True for the in-process PersistentClient, whose view of the directory is loaded once
+        (see ``reopen``); a Chroma server always answers from its current state."""
+        return not self.settings.chroma_url
+
+    def reopen(self) -> None:
+        """Drop this process's copy of the embedded index and load it again from disk.
+
+        The embedded client keeps the HNSW index in memory: it does not see what another
+        process wrote since, and a write through a stale copy can bring deleted vectors back.
+        Chroma shares one client per directory within a process, so the fresh load happens
+        only once every VectorStore on that directory has let go of it."""
+        with self._lock.exclusive():
+            self._client.close()
+            self._open(recreate=False)
+            # Chroma loads the HNSW index at the first query; do it now, while the caller holds
+            # writers off, rather than in the middle of someone's write later.
+            probe = [1.0] + [0.0] * (self.dim - 1)
+            self._collection.query(query_embeddings=[probe], n_results=1, include=[])
+
+    def close(self) -> None:
+        with self._lock.exclusive():
+            self._client.close()
+
+    def _open(self, *, recreate: bool) -> None:
+        self._client = _client(self.settings)
+        model_name, dim = self.model_name, self.dim
         if recreate and any(c.name == self.name for c in self._client.list_collections()):
             self._client.delete_collection(self.name)
         self._collection = self._client.get_or_create_collection(
@@ -67,6 +139,7 @@ class VectorStore:
         )
         meta = self._collection.metadata or {}
         if meta.get("embedding_model") != model_name or int(meta.get("dim", dim)) != dim:
+            self._client.close()
             raise IndexMismatchError(
                 f"the index in collection {self.name!r} was built with "
                 f"{meta.get('embedding_model')} ({meta.get('dim')}-d) but {model_name} ({dim}-d) "
@@ -81,28 +154,33 @@ class VectorStore:
         metadatas: Sequence[dict[str, Any]],
         documents: Sequence[str],
     ) -> None:
-        for i in range(0, len(ids), 1000):
-            self._collection.upsert(
-                ids=list(ids[i : i + 1000]),
-                embeddings=[list(v) for v in vectors[i : i + 1000]],
-                metadatas=list(metadatas[i : i + 1000]),
-                documents=list(documents[i : i + 1000]),
-            )
+        with self._lock.shared():
+            for i in range(0, len(ids), 1000):
+                self._collection.upsert(
+                    ids=list(ids[i : i + 1000]),
+                    embeddings=[list(v) for v in vectors[i : i + 1000]],
+                    metadatas=list(metadatas[i : i + 1000]),
+                    documents=list(documents[i : i + 1000]),
+                )
 
     def delete(self, ids: Collection[str]) -> None:
         id_list = list(ids)
-        for i in range(0, len(id_list), 1000):
-            self._collection.delete(ids=id_list[i : i + 1000])
+        with self._lock.shared():
+            for i in range(0, len(id_list), 1000):
+                self._collection.delete(ids=id_list[i : i + 1000])
 
     def ids_for_article(self, article_id: str) -> set[str]:
-        result = self._collection.get(where={"article_id": article_id}, include=[])
+        with self._lock.shared():
+            result = self._collection.get(where={"article_id": article_id}, include=[])
         return set(result["ids"])
 
     def ids(self) -> set[str]:
-        return set(self._collection.get(include=[])["ids"])
+        with self._lock.shared():
+            return set(self._collection.get(include=[])["ids"])
 
     def count(self) -> int:
-        return int(self._collection.count())
+        with self._lock.shared():
+            return int(self._collection.count())
 
     def query(
         self, vector: Sequence[float], k: int, article_ids: Collection[str] | None = None
@@ -114,9 +192,10 @@ class VectorStore:
             return []
         # Chroma returns what it has when asked for more; counting first would cost a scan of
         # the collection on every question (20 ms at 100k passages).
-        result = self._collection.query(
-            query_embeddings=[list(vector)], n_results=k, where=where, include=["distances"]
-        )
+        with self._lock.shared():
+            result = self._collection.query(
+                query_embeddings=[list(vector)], n_results=k, where=where, include=["distances"]
+            )
         return [
             DenseHit(chunk_id, 1.0 - float(distance))
             for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)
