@@ -116,7 +116,6 @@ class _Counting(Embedder):
 
 
 def phase_tinbot(action: str, spec: dict[str, Any]) -> dict[str, Any]:
-    from bot.query import analyse
     from bot.service import Tinbot
     from bot.settings import Settings
 
@@ -153,7 +152,7 @@ def phase_tinbot(action: str, spec: dict[str, Any]) -> dict[str, Any]:
         k = settings.top_k
         rows = []
         for q in questions:
-            _, retrieval_ms = _timed(tinbot.retriever.search, analyse(q.question).search_text, k=k)
+            _, retrieval_ms = _timed(tinbot.search, q.question, k=k)
             rows.append({"id": q.id, "kind": q.kind, "retrieval_ms": round(retrieval_ms, 2)})
         for q, row in zip(questions, rows, strict=True):
             answer, answer_ms = _timed(tinbot.answer, q.question)
@@ -164,7 +163,7 @@ def phase_tinbot(action: str, spec: dict[str, Any]) -> dict[str, Any]:
                 ok = ok and bool(cited & set(q.sources))
             else:
                 ok = answer.refused
-            hits = tinbot.retriever.search(analyse(q.question).search_text, k=METRIC_K)
+            hits = tinbot.search(q.question, k=METRIC_K)
             ranked = [(h.chunk.text, origins.get(h.chunk.article_id, "")) for h in hits]
             row.update(answer_ms=round(answer_ms, 2), answer_ok=ok, rank=_rank(ranked, q))
         result["questions"] = rows

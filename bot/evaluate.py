@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from bot.answer import evidence_from_hits
 from bot.errors import TinbotError
 from bot.generate import faithfulness
-from bot.query import analyse
 
 if TYPE_CHECKING:
     from bot.service import Tinbot
@@ -156,7 +155,7 @@ def run_eval(service: Tinbot, cases: list[EvalCase]) -> EvalReport:
             refusal_ok = not answer.refused
         else:
             answer_ok = citation_ok = refusal_ok = answer.refused
-        hits = service.retriever.search(analyse(case.question).search_text, k=10)
+        hits = service.search(case.question, k=10)
         rank = None
         if case.expect:
             for i, hit in enumerate(hits, start=1):
@@ -166,9 +165,7 @@ def run_eval(service: Tinbot, cases: list[EvalCase]) -> EvalReport:
         faithful = None
         if answer.answerer.startswith("llm:") and not answer.refused:
             # Judged against the passages the generator was shown: the service's own retrieval.
-            shown = service.retriever.search(
-                analyse(case.question).search_text, k=service.settings.top_k
-            )
+            shown = service.search(case.question, k=service.settings.top_k)
             faithful = faithfulness(answer, evidence_from_hits(shown, service.store))
         report.results.append(
             CaseResult(

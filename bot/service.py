@@ -41,7 +41,7 @@ from bot.types import (
 from index.embeddings import Embedder, build_embedder
 from index.facts import FactStore
 from index.lexical import LexicalIndex
-from index.retrieve import HybridRetriever
+from index.retrieve import Hit, HybridRetriever
 from index.store import ArticleStore
 from index.vectors import VectorStore
 from ingest.chunking import chunk_article
@@ -554,6 +554,27 @@ class Tinbot:
             return
         yield from self._generator.stream(question, evidence, baseline, history=history)
 
+    def search(
+        self,
+        question: str,
+        k: int = 5,
+        *,
+        article_ids: Sequence[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> list[Hit]:
+        """The passages the answerer reads for a question, best first."""
+        query = analyse(question)
+        self._sync_vectors()
+        return self.retriever.search(
+            query.search_text,
+            k=k,
+            article_ids=article_ids,
+            date_from=date_from,
+            date_to=date_to,
+            about=query.entities,
+        )
+
     def _prepare_answer(
         self,
         question: str,
@@ -573,10 +594,8 @@ class Tinbot:
             from_facts = self.facts_answerer.answer(question)
             if from_facts is not None and self._generator is None:
                 return [], from_facts
-        query = analyse(question)
-        self._sync_vectors()
-        hits = self.retriever.search(
-            query.search_text,
+        hits = self.search(
+            question,
             k=self.settings.top_k,
             article_ids=article_ids,
             date_from=date_from,

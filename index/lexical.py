@@ -11,6 +11,7 @@ exact one weighted higher; an unaccented question can only be matched through th
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from collections.abc import Callable, Collection, Sequence
@@ -190,6 +191,25 @@ class LexicalIndex:
             f"{{folded title_folded}} : ({_or(folded_terms)})"
         )
         return match, (1.0, 0.35, 0.4, 0.15)
+
+    def articles_mentioning(self, name: str, article_ids: Collection[str]) -> set[str]:
+        """Which of these articles contain a folded name ("lai chau") anywhere, title included:
+        a passage may give a place's figure without naming the place its article is about."""
+        syllables = [_QUOTE_RE.sub("", s) for s in name.split()]
+        ids = list(article_ids)
+        if not syllables or not ids:
+            return set()
+        if len(syllables) == 1:
+            match = f'{{folded title_folded}} : "{syllables[0]}"'
+        else:
+            pairs = " AND ".join(f'"{a}_{b}"' for a, b in itertools.pairwise(syllables))
+            match = f"{{folded title_folded}} : ({pairs})"
+        rows = self.conn.execute(
+            "SELECT DISTINCT c.article_id FROM lexical JOIN chunks c ON c.id = lexical.rowid "
+            f"WHERE lexical MATCH ? AND c.article_id IN ({','.join('?' * len(ids))})",
+            [match, *ids],
+        )
+        return {str(row[0]) for row in rows}
 
     def search(
         self, question: str, k: int = 10, article_ids: Collection[str] | None = None

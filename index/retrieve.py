@@ -8,7 +8,7 @@ strong lexical one (see README, "How retrieval works"). ``mode="rrf"`` is kept f
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -76,7 +76,12 @@ class HybridRetriever:
         article_ids: Collection[str] | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
+        about: Sequence[str] = (),
     ) -> list[Hit]:
+        """The k best passages. ``about``: folded names (places, people) the question asks
+        about; passages of articles that mention all of them come first, since a passage often
+        gives a figure without naming the place its article is about ("Đảng bộ thành phố kết
+        nạp …") and articles about other places can share its wording word for word."""
         allowed: set[str] | None = None if article_ids is None else set(article_ids)
         if date_from or date_to:
             in_dates = self.store.article_ids_in_dates(date_from, date_to)
@@ -108,6 +113,14 @@ class HybridRetriever:
                 w = self.dense_weight
                 fused[cid] = (1 - w) * lex_norm.get(cid, 0.0) + w * dense_norm.get(cid, 0.0)
         ranked = sorted(fused, key=lambda c: (-fused[c], chunks[c].article_id, chunks[c].position))
+        if about:
+            mentioning = {chunks[c].article_id for c in ranked}
+            for name in about:
+                mentioning &= self.lexical.articles_mentioning(name, mentioning)
+            if mentioning:
+                ranked = [c for c in ranked if chunks[c].article_id in mentioning] + [
+                    c for c in ranked if chunks[c].article_id not in mentioning
+                ]
         return [
             Hit(
                 chunk=chunks[cid],

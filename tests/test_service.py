@@ -212,3 +212,41 @@ def test_folder_ingest_is_recursive(bot: Tinbot, tmp_path: Path) -> None:
     shutil.copy(SAMPLES / "003_b59c7ee6d4b859d5.txt", nested)
     (tmp_path / "in" / "a.txt").write_text(ARTICLE, encoding="utf-8")
     assert bot.ingest([str(tmp_path / "in")]).count("added") == 2
+
+
+# One press office's template filled in for four cities: the figure sentence names no city.
+CITY_TEMPLATE = """Đảng bộ thành phố chú trọng công tác phát triển đảng viên
+
+Thành phố {city} là đô thị trẻ của vùng Tây Bắc, có {wards} phường và 2 xã. Những năm qua, cấp ủy
+các cấp luôn xác định xây dựng đội ngũ đảng viên là nhiệm vụ then chốt, gắn với xây dựng hệ thống
+chính trị cơ sở và phát triển kinh tế - xã hội của địa phương.
+
+Các chi bộ khu dân cư rà soát quần chúng ưu tú, giao đảng viên giúp đỡ từng người, mở lớp bồi
+dưỡng nhận thức về Đảng ngay tại phường, xã để người lao động không phải đi xa. Ban Tổ chức theo
+dõi sát hồ sơ, tránh để quần chúng chờ lâu sau khi học xong lớp cảm tình Đảng.
+
+Từ năm 2016 đến nay, Đảng bộ thành phố kết nạp được {admitted} đảng viên mới.
+"""
+CITIES = {"Lai Châu": 425, "Điện Biên Phủ": 512, "Sơn La": 380, "Lào Cai": 290}
+
+
+def test_a_figure_comes_from_the_article_about_the_place_asked(bot: Tinbot, tmp_path: Path) -> None:
+    ids = {}
+    for n, (city, admitted) in enumerate(CITIES.items()):
+        path = tmp_path / f"city{n}.txt"
+        path.write_text(
+            CITY_TEMPLATE.format(city=city, wards=n + 4, admitted=admitted), encoding="utf-8"
+        )
+        assert bot.ingest([str(path)]).count("added") == 1
+        article = bot.store.by_origin(str(path))
+        assert article is not None
+        ids[city] = article.article_id
+
+    for city, admitted in CITIES.items():
+        question = f"Thành phố {city} kết nạp được bao nhiêu đảng viên mới?"
+        figures = [h for h in bot.search(question, k=10) if "kết nạp được" in h.chunk.text]
+        assert figures[0].chunk.article_id == ids[city], city
+        assert city not in figures[0].chunk.text
+        answer = bot.answer(question)
+        assert str(admitted) in answer.text, (city, answer.text)
+        assert {c.article_id for c in answer.citations} == {ids[city]}
