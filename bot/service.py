@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -81,7 +81,7 @@ class Tinbot:
         with self._no_writer() as quiet:
             self.vectors = VectorStore(settings, embedder.name, embedder.dim)
             if quiet:
-                self._vectors_seen = self.store.get_meta(VECTORS_VERSION_KEY) or ""
+                self._vectors_seen = self._vectors_version()
         self.retriever = HybridRetriever(
             self.store,
             self.lexical,
@@ -115,11 +115,15 @@ class Tinbot:
         self.store.close()
 
     # --- the embedded Chroma copy and other processes --------------------------------------
+    @property
+    def _lock_path(self) -> Path:
+        return self.settings.data_dir / "write.lock"
+
     @contextmanager
     def _no_writer(self) -> Iterator[bool]:
         """Hold writers off while this process loads Chroma; yields False, holding nothing, when
         one is writing right now (the load then counts as stale and is redone later)."""
-        with open(self.settings.data_dir / "write.lock", "a+") as handle:
+        with open(self._lock_path, "a+") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -130,41 +134,34 @@ class Tinbot:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def _vectors_version(self) -> str:
+        return self.store.get_meta(VECTORS_VERSION_KEY) or ""
+
     def _sync_vectors(self, *, writing: bool = False) -> None:
         """Reload the embedded Chroma index when another process has changed it since this one
         loaded it. Readers reload only while no writer is busy, so they never load half of a
-        write; meanwhile they answer from the older copy, whose passages the store filters."""
-        if not self.vectors.embedded:
+        write; meanwhile they answer from the older copy, whose passages the store filters.
+        A writer already holds the write lock."""
+        if not self.vectors.embedded or self._vectors_version() == self._vectors_seen:
             return
-        current = self.store.get_meta(VECTORS_VERSION_KEY) or ""
-        if current == self._vectors_seen:
-            return
-        if writing:
-            self.vectors.reopen()
-            self._vectors_seen = current
-            return
-        with self._no_writer() as quiet:
+        with nullcontext(True) if writing else self._no_writer() as quiet:
             if quiet:
-                current = self.store.get_meta(VECTORS_VERSION_KEY) or ""
+                current = self._vectors_version()
                 self.vectors.reopen()
                 self._vectors_seen = current
 
     def _vectors_will_change(self) -> None:
         if self._vectors_bumped:
             return
-        self.store.conn.execute(
-            f"INSERT INTO meta(key, value) VALUES ('{VECTORS_VERSION_KEY}', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
-        self._vectors_seen = self.store.get_meta(VECTORS_VERSION_KEY) or ""
+        self.store.bump_counter(self.store.conn, VECTORS_VERSION_KEY)
+        self._vectors_seen = self._vectors_version()
         self._vectors_bumped = True
 
     # --- writing --------------------------------------------------------------------------
     @contextmanager
     def write_lock(self) -> Iterator[None]:
         """One writer per data dir across processes; waits a while, then says who holds it."""
-        path = self.settings.data_dir / "write.lock"
-        with self._thread_lock, open(path, "a+") as handle:
+        with self._thread_lock, open(self._lock_path, "a+") as handle:
             deadline = time.monotonic() + LOCK_WAIT_SECONDS
             while True:
                 try:
@@ -185,7 +182,6 @@ class Tinbot:
             handle.flush()
             # Another process may have written since this one last held the lock.
             self._signatures = None
-            self._vectors_bumped = False
             try:
                 self._sync_vectors(writing=True)
                 yield

@@ -79,8 +79,12 @@ def query_terms(question: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(exact_terms)), list(dict.fromkeys(folded_terms))
 
 
+def _quoted(term: str) -> str:
+    return '"' + _QUOTE_RE.sub("", term) + '"'
+
+
 def _or(terms: Sequence[str]) -> str:
-    return " OR ".join('"' + _QUOTE_RE.sub("", t) + '"' for t in terms)
+    return " OR ".join(_quoted(t) for t in terms)
 
 
 class LexicalIndex:
@@ -195,15 +199,14 @@ class LexicalIndex:
     def articles_mentioning(self, name: str, article_ids: Collection[str]) -> set[str]:
         """Which of these articles contain a folded name ("lai chau") anywhere, title included:
         a passage may give a place's figure without naming the place its article is about."""
-        syllables = [_QUOTE_RE.sub("", s) for s in name.split()]
+        syllables = name.split()
         ids = list(article_ids)
         if not syllables or not ids:
             return set()
-        if len(syllables) == 1:
-            match = f'{{folded title_folded}} : "{syllables[0]}"'
-        else:
-            pairs = " AND ".join(f'"{a}_{b}"' for a, b in itertools.pairwise(syllables))
-            match = f"{{folded title_folded}} : ({pairs})"
+        # The name as the index holds it: one syllable, or every pair of neighbouring ones.
+        pairs = [f"{a}_{b}" for a, b in itertools.pairwise(syllables)]
+        terms = pairs or syllables
+        match = f"{{folded title_folded}} : ({' AND '.join(_quoted(t) for t in terms)})"
         rows = self.conn.execute(
             "SELECT DISTINCT c.article_id FROM lexical JOIN chunks c ON c.id = lexical.rowid "
             f"WHERE lexical MATCH ? AND c.article_id IN ({','.join('?' * len(ids))})",

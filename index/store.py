@@ -302,9 +302,15 @@ class ArticleStore:
     @staticmethod
     def bump_generation(conn: sqlite3.Connection) -> None:
         """Mark that passages changed, so cached index statistics are recomputed."""
+        ArticleStore.bump_counter(conn, "generation")
+
+    @staticmethod
+    def bump_counter(conn: sqlite3.Connection, key: str) -> None:
+        """Add one to a counter in ``meta``, which other processes read to see a change."""
         conn.execute(
-            "INSERT INTO meta(key, value) VALUES ('generation', '1') ON CONFLICT(key) "
-            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            (key,),
         )
 
     # --- chunks ---------------------------------------------------------------------------
