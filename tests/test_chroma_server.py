@@ -16,16 +16,10 @@ from bot.service import Tinbot
 from bot.settings import Settings
 from bot.types import Answer
 from tests.conftest import SAMPLES
-from tests.helpers import CountingEmbedder
+from tests.helpers import MUONG_ANG, CountingEmbedder
 
 pytestmark = pytest.mark.slow
 
-ARTICLE = """Huyện Mường Ảng kết nạp đảng viên mới
-
-Năm 2021, Đảng bộ huyện Mường Ảng kết nạp 95 đảng viên mới, đạt 110% chỉ tiêu.
-
-Trong đó có 40 đảng viên nữ, chiếm 42,1%. Các chi bộ chú trọng tạo nguồn từ đoàn viên thanh niên.
-"""
 QUESTION = "Năm 2021 Đảng bộ huyện Mường Ảng kết nạp bao nhiêu đảng viên mới?"
 # Two of the sample articles keep the model's embedding work (and the test) short.
 SAMPLE_FILES = [SAMPLES / "000_f0ce5db119e1970c.txt", SAMPLES / "002_9d856003cf5341a9.txt"]
@@ -90,14 +84,14 @@ def test_ingest_ask_update_remove_through_a_chroma_server(
         _assert_cites_live_text(bot, answer)
 
         article = tmp_path / "muong-ang.txt"
-        article.write_text(ARTICLE, encoding="utf-8")
+        article.write_text(MUONG_ANG, encoding="utf-8")
         assert bot.ingest([str(article)]).count("added") == 1
         assert _assert_consistent(bot, server) > samples
         answer = bot.answer(QUESTION)
         assert "95 đảng viên" in answer.text
         _assert_cites_live_text(bot, answer)
 
-        article.write_text(ARTICLE.replace("95 đảng viên", "123 đảng viên"), encoding="utf-8")
+        article.write_text(MUONG_ANG.replace("95 đảng viên", "123 đảng viên"), encoding="utf-8")
         before = embedder.documents_embedded
         assert bot.ingest([str(article)]).count("updated") == 1
         assert embedder.documents_embedded > before
@@ -129,7 +123,7 @@ def test_reopening_finds_the_index_in_the_server(
     first = Tinbot(settings, embedder)
     try:
         article = tmp_path / "muong-ang.txt"
-        article.write_text(ARTICLE, encoding="utf-8")
+        article.write_text(MUONG_ANG, encoding="utf-8")
         assert first.ingest([str(article)]).count("added") == 1
     finally:
         first.close()

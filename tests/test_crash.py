@@ -8,11 +8,9 @@ vectors. Delays are spread over the measured length of an uninterrupted run.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,29 +19,10 @@ import pytest
 from bot.evaluate import load_cases, run_eval
 from bot.service import Tinbot
 from bot.settings import Settings
-from tests.conftest import REPO, SAMPLES
-from tests.helpers import CountingEmbedder
+from tests.conftest import REPO
+from tests.helpers import CountingEmbedder, ingest_process, write_sample_versions
 
 TRIALS = 20
-
-
-def _write_version(folder: Path, version: int) -> None:
-    for path in sorted(SAMPLES.glob("*.txt")):
-        text = path.read_text(encoding="utf-8")
-        (folder / path.name).write_text(
-            f"{text.rstrip()}\n\nGhi chú biên tập: bản cập nhật số {version}.\n", encoding="utf-8"
-        )
-
-
-def _ingest_process(folder: Path, data: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TINBOT_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "ingest", str(folder), "--no-progress"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def _check(data: Path, embedder: CountingEmbedder, answerable: list[str]) -> None:
@@ -73,20 +52,20 @@ def test_ingest_killed_at_any_point_recovers(tmp_path: Path) -> None:
     folder, data = tmp_path / "corpus", tmp_path / "data"
     folder.mkdir()
     embedder = CountingEmbedder()
-    _write_version(folder, 0)
-    assert _ingest_process(folder, data).wait(timeout=600) == 0
+    write_sample_versions(folder, 0)
+    assert ingest_process(folder, data).wait(timeout=600) == 0
     # What a trial's uninterrupted run costs: an update where most passages are cached.
-    _write_version(folder, -1)
+    write_sample_versions(folder, -1)
     started = time.monotonic()
-    assert _ingest_process(folder, data).wait(timeout=600) == 0
+    assert ingest_process(folder, data).wait(timeout=600) == 0
     full_run = time.monotonic() - started
 
     cases = [c for c in load_cases(REPO / "eval" / "dev.jsonl") if c.answerable]
     rng = random.Random(1234)
     kills = 0
     for trial in range(1, TRIALS + 1):
-        _write_version(folder, trial)
-        process = _ingest_process(folder, data)
+        write_sample_versions(folder, trial)
+        process = ingest_process(folder, data)
         # Spread kills from start-up to past the end of a typical run.
         delay = full_run * (0.15 + 1.0 * (trial - 1) / TRIALS) * rng.uniform(0.9, 1.1)
         try:
@@ -99,7 +78,7 @@ def test_ingest_killed_at_any_point_recovers(tmp_path: Path) -> None:
 
     assert kills >= TRIALS // 2, "most trials must actually interrupt an ingest"
     # After all that, a clean run completes and the dev questions are answered as before.
-    assert _ingest_process(folder, data).wait(timeout=600) == 0
+    assert ingest_process(folder, data).wait(timeout=600) == 0
     service = Tinbot(Settings(data_dir=data), embedder)
     try:
         metrics = run_eval(service, cases).metrics()

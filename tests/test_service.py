@@ -13,14 +13,7 @@ from bot.service import Tinbot
 from bot.settings import Settings
 from bot.types import REFUSAL_EN, REFUSAL_VI
 from tests.conftest import SAMPLES
-from tests.helpers import CountingEmbedder, to_cp1258
-
-ARTICLE = """Huyện Mường Ảng kết nạp đảng viên mới
-
-Năm 2021, Đảng bộ huyện Mường Ảng kết nạp 95 đảng viên mới, đạt 110% chỉ tiêu.
-
-Trong đó có 40 đảng viên nữ, chiếm 42,1%. Các chi bộ chú trọng tạo nguồn từ đoàn viên thanh niên.
-"""
+from tests.helpers import MUONG_ANG, CountingEmbedder, to_cp1258
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +123,11 @@ def test_passage_gives_context_around_a_quote(samples_bot: Tinbot) -> None:
 
 def test_changed_article_replaces_its_passages(bot: Tinbot, tmp_path: Path) -> None:
     path = tmp_path / "muong-ang.txt"
-    path.write_text(ARTICLE, encoding="utf-8")
+    path.write_text(MUONG_ANG, encoding="utf-8")
     assert bot.ingest([str(path)]).count("added") == 1
     assert "95" in bot.answer("Mường Ảng kết nạp bao nhiêu đảng viên mới năm 2021?").text
 
-    path.write_text(ARTICLE.replace("95 đảng viên", "97 đảng viên"), encoding="utf-8")
+    path.write_text(MUONG_ANG.replace("95 đảng viên", "97 đảng viên"), encoding="utf-8")
     report = bot.ingest([str(path)])
     assert report.count("updated") == 1
     articles, chunks, lexical, vectors = _counts(bot)
@@ -146,8 +139,8 @@ def test_changed_article_replaces_its_passages(bot: Tinbot, tmp_path: Path) -> N
 
 def test_same_text_from_another_origin_is_not_indexed_twice(bot: Tinbot, tmp_path: Path) -> None:
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
-    first.write_text(ARTICLE, encoding="utf-8")
-    second.write_text(ARTICLE, encoding="utf-8")
+    first.write_text(MUONG_ANG, encoding="utf-8")
+    second.write_text(MUONG_ANG, encoding="utf-8")
     bot.ingest([str(first)])
     counts = _counts(bot)
     result = bot.ingest([str(second)]).results[0]
@@ -158,9 +151,9 @@ def test_same_text_from_another_origin_is_not_indexed_twice(bot: Tinbot, tmp_pat
 
 def test_cp1258_and_decomposed_text_are_read_correctly(bot: Tinbot, tmp_path: Path) -> None:
     legacy = tmp_path / "legacy.txt"
-    legacy.write_bytes(to_cp1258(ARTICLE))
+    legacy.write_bytes(to_cp1258(MUONG_ANG))
     decomposed = tmp_path / "decomposed.txt"
-    decomposed.write_text(unicodedata.normalize("NFD", ARTICLE), encoding="utf-8")
+    decomposed.write_text(unicodedata.normalize("NFD", MUONG_ANG), encoding="utf-8")
     report = bot.ingest([str(legacy)])
     assert report.count("added") == 1, report.results
     # The same words, decomposed: recognised as the same text, not a second article.
@@ -187,7 +180,7 @@ def test_bad_input_fails_clearly_and_leaves_the_index_as_it_was(
     bot: Tinbot, tmp_path: Path, name: str, content: bytes, reason: str
 ) -> None:
     good = tmp_path / "good.txt"
-    good.write_text(ARTICLE, encoding="utf-8")
+    good.write_text(MUONG_ANG, encoding="utf-8")
     bot.ingest([str(good)])
     counts = _counts(bot)
     bad = tmp_path / name
@@ -210,7 +203,7 @@ def test_folder_ingest_is_recursive(bot: Tinbot, tmp_path: Path) -> None:
     nested = tmp_path / "in" / "deeper"
     nested.mkdir(parents=True)
     shutil.copy(SAMPLES / "003_b59c7ee6d4b859d5.txt", nested)
-    (tmp_path / "in" / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (tmp_path / "in" / "a.txt").write_text(MUONG_ANG, encoding="utf-8")
     assert bot.ingest([str(tmp_path / "in")]).count("added") == 2
 
 

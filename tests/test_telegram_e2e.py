@@ -25,8 +25,11 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
+from tests.helpers import MUONG_ANG, TUAN_GIAO_QUESTION
 from tests.telegram_standin import (
+    ADMIN,
     TOKEN,
+    USER,
     BotAPI,
     Call,
     StandinServer,
@@ -36,16 +39,7 @@ from tests.telegram_standin import (
 
 pytestmark = pytest.mark.slow
 
-ADMIN = 1001
-USER = 2002
 STRANGER = 3003
-TUAN_GIAO = "Huyện ủy Tuần Giáo đã kết nạp được bao nhiêu đảng viên?"
-MUONG_ANG = """Huyện Mường Ảng kết nạp đảng viên mới
-
-Năm 2021, Đảng bộ huyện Mường Ảng kết nạp 95 đảng viên mới, đạt 110% chỉ tiêu.
-
-Trong đó có 40 đảng viên nữ, chiếm 42,1%. Các chi bộ chú trọng tạo nguồn từ đoàn viên thanh niên.
-"""
 ORIGIN = "https://example.com/muong-ang-ket-nap-dang-vien"
 NAMES = {USER: "Lan", ADMIN: "Quản trị", STRANGER: "Khách"}
 TINBOT = [sys.executable, "-m", "bot"]
@@ -163,7 +157,7 @@ def test_answer_carries_figure_citation_and_source_button(
 ) -> None:
     api = standin.api
     mark = api.mark()
-    reply = ask(api, TUAN_GIAO)
+    reply = ask(api, TUAN_GIAO_QUESTION)
     typing = api.wait_for(lambda c: c.method == "sendChatAction", after=mark)
     assert typing.params["action"] == "typing"
     assert typing.at <= reply.at
@@ -406,7 +400,7 @@ def test_webhook_mode_checks_the_secret_token(tmp_path: Path) -> None:
                     "date": int(time.time()),
                     "chat": {"id": USER, "type": "private", "first_name": "Lan"},
                     "from": api.user(USER),
-                    "text": TUAN_GIAO,
+                    "text": TUAN_GIAO_QUESTION,
                 },
             }
             deadline = time.monotonic() + 60

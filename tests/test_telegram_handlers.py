@@ -32,19 +32,18 @@ from bot.telegram_app import (
 )
 from bot.telegram_format import format_timestamp
 from bot.types import Answer, Citation
-from tests.helpers import CountingEmbedder
-from tests.telegram_standin import TOKEN, BotAPI, Call, RecordingRequest, samples_data_dir
+from tests.helpers import MUONG_ANG, TUAN_GIAO_QUESTION, CountingEmbedder
+from tests.telegram_standin import (
+    ADMIN,
+    TOKEN,
+    USER,
+    BotAPI,
+    Call,
+    RecordingRequest,
+    samples_data_dir,
+)
 
-ADMIN = 1001
-USER = 2002
 OTHER = 3003
-TUAN_GIAO = "Huyện ủy Tuần Giáo đã kết nạp được bao nhiêu đảng viên?"
-MUONG_ANG = """Huyện Mường Ảng kết nạp đảng viên mới
-
-Năm 2021, Đảng bộ huyện Mường Ảng kết nạp 95 đảng viên mới, đạt 110% chỉ tiêu.
-
-Trong đó có 40 đảng viên nữ, chiếm 42,1%. Các chi bộ chú trọng tạo nguồn từ đoàn viên thanh niên.
-"""
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -127,7 +126,7 @@ def message_of(api: BotAPI, call: Call) -> dict[str, Any]:
 
 
 async def test_question_gets_cited_html_answer_with_buttons(bot: Harness) -> None:
-    calls = await bot.say(TUAN_GIAO)
+    calls = await bot.say(TUAN_GIAO_QUESTION)
     methods = [c.method for c in calls]
     assert "sendChatAction" in methods
     assert methods.index("sendChatAction") < methods.index("sendMessage")
@@ -147,7 +146,7 @@ async def test_question_gets_cited_html_answer_with_buttons(bot: Harness) -> Non
 
 
 async def test_source_button_shows_the_quoted_passage_in_context(bot: Harness) -> None:
-    reply = only_reply(await bot.say(TUAN_GIAO))
+    reply = only_reply(await bot.say(TUAN_GIAO_QUESTION))
     data = button(reply, "s:")["callback_data"]
     calls = await bot.process(bot.api.press(message_of(bot.api, reply), data, bot.api.user(USER)))
     assert [c.method for c in calls if c.method == "answerCallbackQuery"]
@@ -164,7 +163,7 @@ async def test_source_button_shows_the_quoted_passage_in_context(bot: Harness) -
 
 
 async def test_followups_are_resolved_per_user(bot: Harness) -> None:
-    only_reply(await bot.say(TUAN_GIAO))
+    only_reply(await bot.say(TUAN_GIAO_QUESTION))
     reply = only_reply(await bot.say("ở Lạng Sơn thì sao?"))
     text = reply.params["text"]
     assert "Hiểu câu hỏi là: Lạng Sơn đã kết nạp được bao nhiêu đảng viên?" in text
@@ -180,7 +179,7 @@ async def test_followups_are_resolved_per_user(bot: Harness) -> None:
 async def test_feedback_buttons_store_votes_with_question_answer_and_sources(
     bot: Harness,
 ) -> None:
-    reply = only_reply(await bot.say(TUAN_GIAO))
+    reply = only_reply(await bot.say(TUAN_GIAO_QUESTION))
     message = message_of(bot.api, reply)
     up = button(reply, "f:")["callback_data"]
     down = up[:-1] + "d"
@@ -191,7 +190,7 @@ async def test_feedback_buttons_store_votes_with_question_answer_and_sources(
     await bot.process(bot.api.press(message, up, bot.api.user(OTHER)))  # changes its vote
     rows = bot.feedback.rows()
     assert [(r["user_id"], r["rating"]) for r in rows] == [(USER, "up"), (OTHER, "up")]
-    assert rows[0]["question"] == TUAN_GIAO
+    assert rows[0]["question"] == TUAN_GIAO_QUESTION
     assert "470" in rows[0]["answer"]
     assert rows[0]["sources"][0]["origin"].endswith("000_f0ce5db119e1970c.txt")
     assert "470" in rows[0]["sources"][0]["quote"]
@@ -206,10 +205,10 @@ async def test_feedback_buttons_store_votes_with_question_answer_and_sources(
 async def test_group_messages_are_answered_only_when_addressed(bot: Harness) -> None:
     group = bot.api.group_chat()
     user = bot.api.user(USER)
-    chatter = await bot.process(bot.api.send_text(TUAN_GIAO, user, chat=group))
+    chatter = await bot.process(bot.api.send_text(TUAN_GIAO_QUESTION, user, chat=group))
     assert bot.replies(chatter) == []
     mentioned = await bot.process(
-        bot.api.send_text(f"@tinbot_test_bot {TUAN_GIAO}", user, chat=group)
+        bot.api.send_text(f"@tinbot_test_bot {TUAN_GIAO_QUESTION}", user, chat=group)
     )
     reply = only_reply(mentioned)
     assert "470" in reply.params["text"]
@@ -220,11 +219,11 @@ async def test_group_messages_are_answered_only_when_addressed(bot: Harness) -> 
     )
     assert "738" in only_reply(replied).params["text"]
     via_ask = await bot.process(
-        bot.api.send_text(f"/ask@tinbot_test_bot {TUAN_GIAO}", user, chat=group)
+        bot.api.send_text(f"/ask@tinbot_test_bot {TUAN_GIAO_QUESTION}", user, chat=group)
     )
     assert "470" in only_reply(via_ask).params["text"]
     other_bot = await bot.process(
-        bot.api.send_text(f"/ask@other_bot {TUAN_GIAO}", user, chat=group)
+        bot.api.send_text(f"/ask@other_bot {TUAN_GIAO_QUESTION}", user, chat=group)
     )
     assert bot.replies(other_bot) == []
 
@@ -362,7 +361,7 @@ async def test_hostile_messages_get_clear_replies_and_change_nothing(
     assert "<script>" not in reply.params["text"]
     markdown = only_reply(await bot.say("*Tuần Giáo* _kết nạp_ [x](http://evil) bao nhiêu?"))
     assert markdown.params["parse_mode"] == "HTML"
-    only_reply(await bot.say(TUAN_GIAO))
+    only_reply(await bot.say(TUAN_GIAO_QUESTION))
     followup = only_reply(await bot.say("ở *Lạng Sơn* & <u>Hà Nội</u> thì sao?"))
     # The echoed question is escaped: "&" is shown as text, the tags were dropped as markup.
     assert "Hiểu câu hỏi là: Lạng Sơn &amp; Hà Nội đã kết nạp" in followup.params["text"]
@@ -375,7 +374,7 @@ async def test_hostile_messages_get_clear_replies_and_change_nothing(
 
 
 async def test_bogus_callback_data_is_answered_politely(bot: Harness) -> None:
-    reply = only_reply(await bot.say(TUAN_GIAO))
+    reply = only_reply(await bot.say(TUAN_GIAO_QUESTION))
     message = message_of(bot.api, reply)
     for data in ("s:../../etc/passwd:0:10", "f:1:x", "zzz", "s:a0000000000000000:5:1"):
         calls = await bot.process(bot.api.press(message, data, bot.api.user(USER)))
@@ -391,24 +390,24 @@ async def test_bogus_callback_data_is_answered_politely(bot: Harness) -> None:
 async def test_rate_limit_is_per_user_and_friendly(service: Tinbot, tmp_path: Path) -> None:
     async for bot in start(make_settings(service, rate_limit_per_minute=2), service, tmp_path):
         for _ in range(2):
-            assert "470" in only_reply(await bot.say(TUAN_GIAO)).params["text"]
-        limited = only_reply(await bot.say(TUAN_GIAO)).params["text"]
+            assert "470" in only_reply(await bot.say(TUAN_GIAO_QUESTION)).params["text"]
+        limited = only_reply(await bot.say(TUAN_GIAO_QUESTION)).params["text"]
         assert "thử lại sau" in limited
         assert "2 câu mỗi phút" in limited
-        assert "470" in only_reply(await bot.say(TUAN_GIAO, user_id=OTHER)).params["text"]
+        assert "470" in only_reply(await bot.say(TUAN_GIAO_QUESTION, user_id=OTHER)).params["text"]
 
 
 async def test_allow_list_refuses_other_chats(service: Tinbot, tmp_path: Path) -> None:
     settings = make_settings(service, allowed_chat_ids=frozenset({USER}))
     async for bot in start(settings, service, tmp_path):
-        refused = only_reply(await bot.say(TUAN_GIAO, user_id=OTHER)).params["text"]
+        refused = only_reply(await bot.say(TUAN_GIAO_QUESTION, user_id=OTHER)).params["text"]
         assert refused == f"{MSG_NOT_ALLOWED} (chat id {OTHER})"
         group = bot.api.group_chat()
         silent = await bot.process(
-            bot.api.send_text(f"/ask {TUAN_GIAO}", bot.api.user(USER), chat=group)
+            bot.api.send_text(f"/ask {TUAN_GIAO_QUESTION}", bot.api.user(USER), chat=group)
         )
         assert bot.replies(silent) == []
-        assert "470" in only_reply(await bot.say(TUAN_GIAO, user_id=USER)).params["text"]
+        assert "470" in only_reply(await bot.say(TUAN_GIAO_QUESTION, user_id=USER)).params["text"]
 
 
 # --- failures and long answers -----------------------------------------------------------------
@@ -434,7 +433,7 @@ async def test_errors_are_logged_and_reported_without_internals(
 ) -> None:
     broken = BrokenService(service)
     async for bot in start(make_settings(service), broken, tmp_path):  # type: ignore[arg-type]
-        calls = await bot.say(TUAN_GIAO)
+        calls = await bot.say(TUAN_GIAO_QUESTION)
         text = only_reply(calls).params["text"]
         assert text == MSG_ERROR
         assert "secret" not in text
@@ -443,7 +442,7 @@ async def test_errors_are_logged_and_reported_without_internals(
 
 class LongAnswerService(ServiceWrapper):
     def answer(self, question: str, *, history: list[tuple[str, str]] | None = None) -> Answer:
-        real = self.inner.answer(TUAN_GIAO)
+        real = self.inner.answer(TUAN_GIAO_QUESTION)
         paragraph = "Đoạn <dài> & nhiều chữ: " + "đảng viên kết nạp " * 40
         text = "\n\n".join(f"{paragraph} [{1 + i % len(real.citations)}]" for i in range(12))
         return replace(real, text=text)
@@ -452,7 +451,7 @@ class LongAnswerService(ServiceWrapper):
 async def test_long_answers_are_split_into_valid_messages(service: Tinbot, tmp_path: Path) -> None:
     long_service = LongAnswerService(service)
     async for bot in start(make_settings(service), long_service, tmp_path):  # type: ignore[arg-type]
-        calls = await bot.say(TUAN_GIAO)
+        calls = await bot.say(TUAN_GIAO_QUESTION)
         sent = [c for c in calls if c.method == "sendMessage"]
         assert len(sent) >= 2
         assert all(c.error is None for c in sent)  # each part is valid HTML within the limit
@@ -478,8 +477,8 @@ class SlowService(ServiceWrapper):
 async def test_a_slow_question_does_not_stall_other_chats(service: Tinbot, tmp_path: Path) -> None:
     slow = SlowService(service)
     async for bot in start(make_settings(service), slow, tmp_path):  # type: ignore[arg-type]
-        slow_update = bot.api.send_text(f"{TUAN_GIAO} (chậm)", bot.api.user(USER))
-        fast_update = bot.api.send_text(TUAN_GIAO, bot.api.user(OTHER))
+        slow_update = bot.api.send_text(f"{TUAN_GIAO_QUESTION} (chậm)", bot.api.user(USER))
+        fast_update = bot.api.send_text(TUAN_GIAO_QUESTION, bot.api.user(OTHER))
         slow_task = asyncio.create_task(
             bot.app.process_update(Update.de_json(slow_update, bot.app.bot))
         )
