@@ -25,7 +25,8 @@ from ingest.vietnamese import fold, keys, with_bigrams
 if TYPE_CHECKING:
     from index.lexical import LexicalIndex
     from index.retrieve import Hit
-    from index.store import ArticleStore
+    from index.store import ArticleStore, StoredChunk
+    from ingest.models import Article, Chunk
 
 _DATE_RE = re.compile(r"\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*\s*%?")
@@ -332,6 +333,24 @@ def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:
     return a.evidence.article_id == b.evidence.article_id and a.start < b.end and b.start < a.end
 
 
+def evidence_of(
+    n: int, article: Article, chunk: Chunk | StoredChunk, score: float = 0.0
+) -> Evidence:
+    """Passage ``n`` of the evidence an answerer reads: the chunk with its article's details."""
+    return Evidence(
+        n=n,
+        chunk_id=chunk.chunk_id,
+        article_id=article.article_id,
+        title=article.title,
+        date=article.date,
+        origin=article.origin,
+        text=chunk.text,
+        start=chunk.start,
+        end=chunk.end,
+        score=score,
+    )
+
+
 def evidence_from_hits(hits: Sequence[Hit], store: ArticleStore) -> list[Evidence]:
     evidence: list[Evidence] = []
     articles = {}
@@ -342,18 +361,5 @@ def evidence_from_hits(hits: Sequence[Hit], store: ArticleStore) -> list[Evidenc
         article = articles[chunk.article_id]
         if article is None:
             continue
-        evidence.append(
-            Evidence(
-                n=n,
-                chunk_id=chunk.chunk_id,
-                article_id=article.article_id,
-                title=article.title,
-                date=article.date,
-                origin=article.origin,
-                text=chunk.text,
-                start=chunk.start,
-                end=chunk.end,
-                score=hit.score,
-            )
-        )
+        evidence.append(evidence_of(n, article, chunk, hit.score))
     return evidence

@@ -25,7 +25,7 @@ from bot.query import Query, analyse
 from bot.types import Answer, Citation
 from index.facts import FactStore
 from index.lexical import STOPWORDS
-from ingest.facts import KINDS, Fact
+from ingest.facts import KINDS, STOCK_BEFORE_RE, Fact
 from ingest.numbers import find_numbers, format_number, format_percent
 from ingest.vietnamese import fold, words
 
@@ -88,7 +88,6 @@ _LIST_CUES = re.compile(
     r"\b(?:liet ke|tung bai|tung dia phuong|cac dia phuong|nhung dia phuong|dia phuong nao|"
     r"nhung noi|noi nao|list|which places)\b"
 )
-_STOCK_BEFORE_RE = re.compile(r"\b(?:co|voi|tong cong|tong so|gom)\s*$")
 _SUPERLATIVE_RE = re.compile(r"\b(?:nhieu|cao|lon|it|thap|nho)(?: \w+){0,3} nhat\b|\bmost\b")
 _FROM_VALUE_RE = re.compile(r"\s*(?:\w+\s+){0,3}?(?:xuong con|xuong|len|con)\s+\d")
 _PART_SPLIT_RE = re.compile(r",?\s+(?:và|va|and)\s+")
@@ -271,7 +270,7 @@ def score_fact(fact: Fact, spec: Spec) -> float | None:
     ).endswith("tu "):
         # "từ 56 bản xuống còn 20 bản": the figure a change started from is not its result.
         score -= 1.5
-    if spec.stock and _STOCK_BEFORE_RE.search(
+    if spec.stock and STOCK_BEFORE_RE.search(
         fold(
             fact.sentence[
                 max(0, fact.figure_start - fact.start - 16) : fact.figure_start - fact.start

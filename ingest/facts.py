@@ -311,7 +311,8 @@ _TARGET_RE = re.compile(
 _SHARE_LEAD_RE = re.compile(r"\b(?:chiem|bang)[\s,]*(?:ty le|ti le)?[\s,]*$")
 _OF_TARGET_RE = re.compile(r"^\s*(?:so voi\s+)?(?:chi tieu|ke hoach|muc tieu)\b")
 _LISTING_START_RE = re.compile(r"\s*trong (?:so )?(?:do|nay)\b")
-_STOCK_RE = re.compile(r"\b(?:tong cong|tong so|co|voi|gom)\s*$")
+# Folded words just before a figure that make it a stock ("có 5.279 đảng viên"), not an intake.
+STOCK_BEFORE_RE = re.compile(r"\b(?:tong cong|tong so|co|voi|gom)\s*$")
 _DURATION_UNITS = frozenset({"nam", "thang", "ngay", "tuan"})
 _UNIT_KINDS: list[tuple[tuple[str, ...], str]] = [
     (
@@ -502,7 +503,7 @@ def _classify(
         or post.startswith(" moi")
     ):
         return _Draft(number, "ket_nap", segment)
-    if _STOCK_RE.search(near) or "tong so" in near:
+    if STOCK_BEFORE_RE.search(near) or "tong so" in near:
         return _Draft(number, "tong_dang_vien", segment)
     return _Draft(number, "tong_dang_vien" if segment else "khac", segment)
 

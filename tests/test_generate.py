@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from langchain_core.prompts import PromptTemplate
 
-from bot.answer import ExtractiveAnswerer
+from bot.answer import ExtractiveAnswerer, evidence_of
 from bot.errors import ConfigError
 from bot.generate import (
     ATTEMPTS,
@@ -68,17 +68,7 @@ def articles() -> dict[str, Article]:
 
 def _passage(n: int, article: Article, needle: str) -> Evidence:
     chunk = next(c for c in chunk_article(article) if needle in c.text)
-    return Evidence(
-        n=n,
-        chunk_id=chunk.chunk_id,
-        article_id=article.article_id,
-        title=article.title,
-        date=article.date,
-        origin=article.origin,
-        text=chunk.text,
-        start=chunk.start,
-        end=chunk.end,
-    )
+    return evidence_of(n, article, chunk)
 
 
 @pytest.fixture(scope="module")
