@@ -334,7 +334,12 @@ def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:
 
 
 def evidence_of(
-    n: int, article: Article, chunk: Chunk | StoredChunk, score: float = 0.0
+    n: int,
+    article: Article,
+    chunk: Chunk | StoredChunk,
+    score: float = 0.0,
+    lexical: float = 0.0,
+    similarity: float = 0.0,
 ) -> Evidence:
     """Passage ``n`` of the evidence an answerer reads: the chunk with its article's details."""
     return Evidence(
@@ -348,6 +353,9 @@ def evidence_of(
         start=chunk.start,
         end=chunk.end,
         score=score,
+        lexical=lexical,
+        similarity=similarity,
+        link=article.extra.get("url"),
     )
 
 
@@ -361,5 +369,5 @@ def evidence_from_hits(hits: Sequence[Hit], store: ArticleStore) -> list[Evidenc
         article = articles[chunk.article_id]
         if article is None:
             continue
-        evidence.append(evidence_of(n, article, chunk, hit.score))
+        evidence.append(evidence_of(n, article, chunk, hit.score, hit.lexical, hit.similarity))
     return evidence

@@ -7,59 +7,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from ingest.vietnamese import fold, is_accented, key, words
+from index.lexical import STOPWORDS
+from ingest.lexicon import ANSWER_TYPE_CUES, DOCUMENT_RE, ENGLISH_MARKERS, GLOSSARY
+from ingest.vietnamese import WORD_RE, fold, is_accented, key, nfc, words
 
-# English terms → Vietnamese, so an English question can match Vietnamese text lexically.
-# Longest phrases first; keys are lower-case English.
-GLOSSARY: dict[str, str] = {
-    "new party members": "đảng viên mới",
-    "party members": "đảng viên",
-    "party member": "đảng viên",
-    "party cells": "chi bộ",
-    "party cell": "chi bộ",
-    "party committee": "đảng ủy",
-    "party organisations": "tổ chức đảng",
-    "party organizations": "tổ chức đảng",
-    "ethnic minorities": "dân tộc thiểu số",
-    "ethnic minority": "dân tộc thiểu số",
-    "youth union": "đoàn viên thanh niên",
-    "outstanding": "quần chúng ưu tú",
-    "religious": "có đạo",
-    "religion": "có đạo",
-    "admitted": "kết nạp",
-    "admit": "kết nạp",
-    "admission": "kết nạp",
-    "recruited": "kết nạp",
-    "recruit": "kết nạp",
-    "district": "huyện",
-    "province": "tỉnh",
-    "provincial": "tỉnh",
-    "city": "thành phố",
-    "ward": "phường",
-    "commune": "xã",
-    "villages": "thôn bản",
-    "village": "thôn bản",
-    "women": "nữ",
-    "female": "nữ",
-    "target": "chỉ tiêu",
-    "quota": "chỉ tiêu",
-    "percentage": "tỷ lệ",
-    "percent": "tỷ lệ",
-    "share": "tỷ lệ",
-    "rate": "tỷ lệ",
-    "total": "tổng số",
-    "secretary": "bí thư",
-    "classes": "lớp bồi dưỡng",
-    "training": "bồi dưỡng",
-    "difficulties": "khó khăn",
-    "limitations": "hạn chế",
-    "year": "năm",
-}
-
-_EN_MARKERS = frozenset(
-    "how many much what which who when where why does did do is are was were the of in and "
-    "party members".split()
-)
 # Folded phrases that mark a question asking for a number.
 _FIGURE_MARKERS = (
     "bao nhieu",
@@ -79,11 +30,11 @@ _PERCENT_MARKERS = ("ty le", "ti le", "phan tram", "percent", "percentage", "sha
 YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
 # Capitalised words that start a Vietnamese question or are generic titles, not places/names.
 _NOT_ENTITIES = frozenset(
-    fold(w)
+    key(w)
     for w in """
     Ai Bao Nhiêu Có Các Những Tỷ Tỉ Năm Trong Từ Đến Theo Số Mỗi Tính Sau Khi Ở Tại Liệt Kê So
     Sánh Bài Viết Nơi Nào Là Gì Đảng Đảng bộ Đảng ủy Huyện Huyện ủy Thành Thành ủy Thành phố Tỉnh
-    Tỉnh ủy Ban Thường vụ Nghị quyết Đại hội Khối Chi bộ Phường Xã TP How What Which Who When Where
+    Tỉnh ủy Ban No Nghị quyết Đại hội Khối Chi bộ Phường Xã TP How What Which Who When Where
     Why Did Does Do Is Are In The Of Party District City Province Ward Bí thư Bí Thư Trưởng Phó
     Ủy Hội Nghị Quyết Đại Giá Hôm Nay Còn Thì Sao Vậy Hiện Tổng
     """.split()
@@ -104,28 +55,53 @@ class Query:
     years: tuple[str, ...]
     entities: tuple[str, ...]  # folded names of places/people the answer must be about
     search_text: str  # what retrieval receives (English questions get Vietnamese terms added)
+    # What kinds of answer the question asks for ("count", "share", "date", "person", …), in
+    # the order of ANSWER_TYPE_CUES, and how many separate asks it makes ("bao nhiêu … và mấy …").
+    answer_types: tuple[str, ...] = ()
+    asks: int = 1
+    stated: tuple[str, ...] = ()  # numbers the question itself gives ("Trong số 135 người …")
+    # Folded words right around the question word ("bao nhiêu học viên", "ai chủ trì hội nghị"):
+    # the part of the question the answer sentence itself must match; the rest may be context.
+    slot: tuple[str, ...] = ()
 
 
 def detect_language(question: str) -> Literal["vi", "en"]:
-    if is_accented(question):
+    """English when English function words are there and accented words are few (an English
+    question may still quote a Vietnamese name or a document number like "20-ĐA/TU")."""
+    tokens = words(question)
+    if not tokens:
         return "vi"
-    tokens = [w.lower() for w in words(question)]
-    english = sum(1 for t in tokens if t in _EN_MARKERS)
-    return "en" if english >= 2 else "vi"
+    english = sum(1 for t in tokens if t.lower() in ENGLISH_MARKERS)
+    accented = sum(1 for t in tokens if is_accented(t))
+    return "en" if english >= 2 and accented <= max(1, len(tokens) // 8) else "vi"
+
+
+def question_gap(text: str, start: int, end: int) -> bool:
+    return bool(text[start:end].strip())
 
 
 def _entities(question: str) -> tuple[str, ...]:
     """Runs of capitalised syllables ("Hà Nội", "Tuần Giáo", "Nui Thanh") minus generic words."""
     found: list[str] = []
     run: list[str] = []
-    tokens = words(question)
+    matches = list(WORD_RE.finditer(nfc(question)))
+    tokens = [m.group() for m in matches]
+    # Punctuation between two words ends a name: "Sơn Động (Bắc Giang)" names two places.
+    breaks = {
+        i
+        for i in range(1, len(matches))
+        if question_gap(nfc(question), matches[i - 1].end(), matches[i].start())
+    }
     for i, token in enumerate(tokens + [""]):
+        if i in breaks and run:
+            found.append(fold(" ".join(run)))
+            run = []
         capital = token[:1].isupper() and not token.isdigit()
         # A generic word cannot start a name but may continue one ("Núi Thành").
         # The first word is capitalised anyway; it starts a name only when the next word is
         # capitalised too ("Tuần Giáo kết nạp …", not "Bình quân …").
         first_alone = i == 0 and not tokens[1:2] or (i == 0 and not tokens[1][:1].isupper())
-        generic = not run and (fold(token) in _NOT_ENTITIES or first_alone)
+        generic = not run and (key(token) in _NOT_ENTITIES or first_alone)
         if capital and not generic:
             run.append(token)
             continue
@@ -186,9 +162,69 @@ def boundary_pairs(text: str) -> set[str]:
     return pairs
 
 
+_ASK_RE = re.compile(
+    r"\b(?:bao nhieu|may|ai|nao|gi|dau|how many|how much|who|when|where|which|what)\b"
+)
+_STATED_RE = re.compile(r"(?<![\d/.,-])\d+(?:[.,]\d+)*(?![\d/-])")
+
+
+_NOT_COUNTED = frozenset(("%", "phan", "percent", "nam", "so", "year"))
+
+
+_QUESTION_WORDS = frozenset(
+    "bao_nhieu may ai gi nao dau sao the_nao how_many how_much who what which when where "
+    "why".split()
+)
+SLOT_AFTER, SLOT_BEFORE = 6, 3
+
+
+def slot_words(folded_question: str) -> tuple[str, ...]:
+    """Content words within a few words of each question word."""
+    tokens = folded_question.split()
+    marks = [
+        i
+        for i in range(len(tokens))
+        if tokens[i] in _QUESTION_WORDS
+        or (i + 1 < len(tokens) and f"{tokens[i]}_{tokens[i + 1]}" in _QUESTION_WORDS)
+    ]
+    found: list[str] = []
+    for i in marks:
+        for j in range(max(0, i - SLOT_BEFORE), min(len(tokens), i + SLOT_AFTER + 2)):
+            word = tokens[j]
+            if (
+                word not in STOPWORDS
+                and word not in _QUESTION_WORDS
+                and not word.isdigit()
+                and word != "%"
+            ):
+                found.append(word)
+    return tuple(dict.fromkeys(found))
+
+
+def answer_types(folded_question: str) -> tuple[str, ...]:
+    """The kinds of answer a question asks for, from the cue table (folded, space-padded)."""
+    found = [k for k, cues in ANSWER_TYPE_CUES.items() if any(c in folded_question for c in cues)]
+    if "count" in found and {"share", "year", "document"} & set(found):
+        # "tỷ lệ … là bao nhiêu", "chiếm bao nhiêu %", "năm bao nhiêu", "số bao nhiêu": the
+        # number word belongs to the other ask; a count is asked only of a noun of its own.
+        nouns = re.findall(r"\b(?:bao nhieu|how many|may) (\S+)", folded_question)
+        if not [n for n in nouns if n not in _NOT_COUNTED and n not in STOPWORDS]:
+            found.remove("count")
+    return tuple(found)
+
+
+def folded_question(question: str) -> str:
+    """Folded words joined by single spaces, padded, with "%" kept as a word."""
+    return (
+        " "
+        + " ".join(re.sub(r"[^\w%]+", " ", fold(nfc(question).replace("%", " % "))).split())
+        + " "
+    )
+
+
 def analyse(question: str) -> Query:
     language = detect_language(question)
-    folded = " " + " ".join(fold(w) for w in words(question)) + " "
+    folded = folded_question(question)
     search_text = question
     if language == "en":
         # Replace English terms by their Vietnamese, keeping names and numbers as typed.
@@ -214,6 +250,10 @@ def analyse(question: str) -> Query:
         ),
         focus=None if language == "en" else _focus(folded.strip()),
         years=tuple(dict.fromkeys(YEAR_RE.findall(question))),
-        entities=_entities(question),
+        entities=_entities(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text)),
         search_text=search_text,
+        answer_types=answer_types(folded),
+        asks=max(1, len(_ASK_RE.findall(folded))),
+        slot=slot_words(folded if language == "vi" else folded_question(search_text)),
+        stated=tuple(m for m in _STATED_RE.findall(question) if not YEAR_RE.fullmatch(m)),
     )

@@ -124,4 +124,7 @@ class Evidence:
     text: str  # the passage, verbatim Article.text[start:end]
     start: int
     end: int
-    score: float = 0.0
+    score: float = 0.0  # fused retrieval score
+    lexical: float = 0.0  # normalised BM25 (0 when the lexical side did not return it)
+    similarity: float = 0.0  # raw cosine similarity (0 when the dense side did not)
+    link: str | None = None  # the article's web address, when known

@@ -63,6 +63,10 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _NOISE_LINE_RE = re.compile(r"^(?:[\W_]+|\d{1,3})$", re.UNICODE)
 _MARKER_COUNT_RE = re.compile(r"\s*[\(\[]\s*\d+\s*[\)\]]\s*$")
 _SPACES_RE = re.compile(r"[ ]{2,}")
+# Markdown markup (headings, bold, a line in italics): the words stay, the marks go.
+_MD_HEADING_RE = re.compile(r"^#{1,6}\s+")
+_MD_BOLD_RE = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_MD_ITALIC_LINE_RE = re.compile(r"^([*_])(?=\S)(.+)(?<=\S)\1$")
 _SENTENCE_END = (".", "!", "?", "…", ":", ";", '"', "”", "’", ")")
 
 
@@ -81,7 +85,7 @@ def clean_lines(text: str) -> list[str]:
     lines: list[str] = []
     seen_chars = 0
     for raw in text.split("\n"):
-        line = _SPACES_RE.sub(" ", raw.strip())
+        line = _unmark(_SPACES_RE.sub(" ", raw.strip()))
         if not line:
             if lines and lines[-1] != "":
                 lines.append("")
@@ -95,6 +99,11 @@ def clean_lines(text: str) -> list[str]:
     while lines and lines[-1] == "":
         lines.pop()
     return _drop_trailing_headlines(lines)
+
+
+def _unmark(line: str) -> str:
+    line = _MD_BOLD_RE.sub(r"\2", _MD_HEADING_RE.sub("", line))
+    return _MD_ITALIC_LINE_RE.sub(r"\2", line).strip()
 
 
 def _drop_trailing_headlines(lines: list[str]) -> list[str]:

@@ -1,8 +1,13 @@
 """Title, publication date and author of a cleaned article.
 
-Scraped Vietnamese news text puts the header in a few shapes (all in the sample corpus):
-a kicker ending in ":" followed by the headline; a category line, the headline, then a date line
-("15-08-2019 09:13", "Thứ Sáu, 13/04/2018, [GMT+7]"); the headline alone; or no headline at all.
+Scraped Vietnamese news text puts the header in a few shapes: a kicker ending in ":" followed by
+the headline; a category line, the headline, then a date line ("15-08-2019 09:13", "Thứ Sáu,
+13/04/2018, [GMT+7]", "Cập nhật lúc 06:16, Thứ Sáu, 14/02/2020 (GMT+7)", "(24-12-2021 15:22)",
+"Ngày đăng: 30/04/2020"); the headline alone; or no headline at all.
+
+Scrapers and note-taking tools also put fields above the article: ``URL: http://…`` /
+``Title: …`` / ``Date: …`` lines, or YAML front matter between ``---`` lines. Those are metadata,
+not text: ``split_header`` takes them off before cleaning, the URL becomes the article's link.
 The author or source line ("CTV - Phong Lâm/BTC Tỉnh ủy Điện Biên") closes the article.
 """
 
@@ -18,20 +23,119 @@ TITLE_MAX_CHARS = 200
 FALLBACK_TITLE_CHARS = 90
 AUTHOR_MAX_CHARS = 90
 
-_WEEKDAY = r"(?:(?:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|2|3|4|5|6|7)|chủ\s+nhật|CN)\s*,?\s*)?"
 _DMY = r"(?P<d>\d{1,2})\s*[/.-]\s*(?P<m>\d{1,2})\s*[/.-]\s*(?P<y>(?:19|20)\d{2})"
 _YMD = r"(?P<Y>(?:19|20)\d{2})-(?P<M>\d{1,2})-(?P<D>\d{1,2})"
-_TIME = r"(?:\s*[,|-]?\s*\d{1,2}[:h]\d{2}(?::\d{2})?(?:\s*(?:AM|PM|SA|CH))?)?"
-_TZ = r"(?:\s*,?\s*[\[(]?\s*GMT\s*[+-]\s*\d{1,2}\s*[\])]?)?"
-# A line that is only a date (with weekday, time, time zone): the article's dateline.
-DATELINE_RE = re.compile(
-    rf"^\s*(?:ngày\s+|cập nhật\s*:?\s*|đăng\s*(?:ngày)?\s*:?\s*)?{_WEEKDAY}"
-    rf"(?:{_DMY}|{_YMD}){_TIME}{_TZ}\s*$",
+_ANY_DATE_RE = re.compile(rf"{_DMY}|{_YMD}")
+# What may surround the date on a dateline: times, weekdays, a time zone and a label. A line that
+# is nothing else is a dateline, whatever order a site writes them in.
+_DATELINE_PARTS_RE = re.compile(
+    r"\d{1,2}\s*[:h]\s*\d{2}(?::\d{2})?(?:\s*(?:AM|PM|SA|CH))?"
+    r"|\b(?:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ\s+nhật|CN)\b"
+    r"|\bGMT\s*[+-]\s*\d{1,2}"
+    r"|\b(?:cập nhật|lúc|ngày đăng|đăng ngày|ngày|đăng|xuất bản|date|published|posted|updated)\b",
     re.IGNORECASE,
 )
-_ANY_DATE_RE = re.compile(rf"{_DMY}|{_YMD}")
+DATELINE_MAX_CHARS = 80
+# Key-value lines a scraper writes above the article, by the field they fill.
+HEADER_FIELDS: dict[str, str] = {
+    "url": "url",
+    "link": "url",
+    "source": "url",
+    "source_url": "url",
+    "nguồn": "url",
+    "title": "title",
+    "tiêu đề": "title",
+    "date": "date",
+    "published": "date",
+    "ngày": "date",
+    "ngày đăng": "date",
+    "author": "author",
+    "tác giả": "author",
+}
+_HEADER_LINE_RE = re.compile(r"^\s*(?P<key>[^\W\d_][\w ]{0,15}?)\s*:\s*(?P<value>.*?)\s*$")
+# "date 2020-05-22 Tiêu đề…": a date field whose label lost its colon, glued to the headline.
+_STRAY_DATE_RE = re.compile(rf"^\s*date\s*:?\s*(?:{_DMY}|{_YMD})\s*(?P<rest>.*)$", re.IGNORECASE)
 _AUTHOR_PREFIX_RE = re.compile(r"^(?:theo|nguồn|tác giả|bài(?: và ảnh)?|ảnh)\s*[:\-]?\s*", re.I)
 _SENTENCE_END = (".", "!", "?", "…", ";", '"', "”")
+
+
+@dataclass(frozen=True)
+class Header:
+    """Fields a scraper put above the article (all optional)."""
+
+    url: str | None = None
+    title: str | None = None
+    date: str | None = None  # ISO yyyy-mm-dd
+    author: str | None = None
+
+
+def is_dateline(line: str) -> bool:
+    """A short line holding a full date and nothing else but times, weekdays and labels."""
+    if len(line) > DATELINE_MAX_CHARS or not _ANY_DATE_RE.search(line):
+        return False
+    rest = _DATELINE_PARTS_RE.sub(" ", _ANY_DATE_RE.sub(" ", line))
+    return not re.search(r"[^\W_]", rest)
+
+
+def _header_value(fields: dict[str, str], key: str, value: str) -> bool:
+    """Record a header field; False when the key is not one (the header has ended)."""
+    name = HEADER_FIELDS.get(key.strip().lower())
+    if name is None:
+        return False
+    value = value.strip().strip("\"'")
+    if name == "url" and not re.match(r"https?://\S+$", value):
+        return False  # "Nguồn: Báo Nhân Dân" names a publisher: article text, not a link
+    if name == "date":
+        parsed = parse_date(value)
+        if parsed is None:
+            return False
+        value = parsed
+    if value:
+        fields.setdefault(name, value)
+    return True
+
+
+def split_header(text: str) -> tuple[Header, str]:
+    """Take scraper fields (``URL:``, ``Title:``, ``Date:``, YAML front matter, a stray
+    ``date …`` prefix) off the top of a text; returns them and the rest of the text."""
+    lines = text.split("\n")
+    fields: dict[str, str] = {}
+    i = 0
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i < len(lines) and lines[i].strip() == "---":
+        closing = next((j for j in range(i + 1, min(len(lines), i + 40)) if lines[j].strip()
+                        in ("---", "...")), None)  # fmt: skip
+        if closing is not None:
+            for line in lines[i + 1 : closing]:
+                match = _HEADER_LINE_RE.match(line)
+                if match:
+                    _header_value(fields, match["key"], match["value"])
+            i = closing + 1
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            i += 1
+            continue
+        match = _HEADER_LINE_RE.match(line)
+        if match and _header_value(fields, match["key"], match["value"]):
+            i += 1
+            continue
+        stray = _STRAY_DATE_RE.match(line)
+        if stray and _header_value(fields, "date", line):
+            rest = stray["rest"].strip()
+            lines[i] = rest
+            if not rest:
+                i += 1
+            continue
+        break
+    header = Header(
+        url=fields.get("url"),
+        title=fields.get("title"),
+        date=fields.get("date"),
+        author=fields.get("author"),
+    )
+    return header, "\n".join(lines[i:])
 
 
 @dataclass(frozen=True)
@@ -82,7 +186,7 @@ def extract_metadata(text: str, *, title: str | None = None, when: str | None = 
     """Metadata of a cleaned article; ``title``/``when`` from the source (HTML) win when given."""
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     header = lines[:HEADER_LINES]
-    date_index = next((i for i, line in enumerate(header) if DATELINE_RE.match(line)), None)
+    date_index = next((i for i, line in enumerate(header) if is_dateline(line)), None)
 
     found_date = parse_date(when) if when else None
     if found_date is None and date_index is not None:

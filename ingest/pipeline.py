@@ -6,7 +6,7 @@ import hashlib
 
 from bot.errors import EmptySourceError
 from ingest.clean import clean_text
-from ingest.metadata import extract_metadata
+from ingest.metadata import extract_metadata, split_header
 from ingest.models import Article, RawDocument
 
 # Fewer characters than this after cleaning is not an article.
@@ -23,17 +23,21 @@ def content_hash(text: str) -> str:
 
 
 def prepare(raw: RawDocument) -> Article:
-    text = clean_text(raw.text)
+    header, body = split_header(raw.text)
+    text = clean_text(body)
     if len(text) < MIN_ARTICLE_CHARS:
         raise EmptySourceError(f"{raw.origin}: empty — no article text left after cleaning")
-    meta = extract_metadata(text, title=raw.title, when=raw.date)
+    meta = extract_metadata(text, title=raw.title or header.title, when=raw.date or header.date)
     extra = {"content_type": raw.content_type}
+    link = header.url or (raw.origin if raw.origin.startswith(("http://", "https://")) else None)
+    if link:
+        extra["url"] = link
     return Article(
         article_id=article_id_for(raw.origin),
         origin=raw.origin,
         title=meta.title,
         date=meta.date,
-        author=raw.author or meta.author,
+        author=raw.author or header.author or meta.author,
         text=text,
         content_hash=content_hash(text),
         extra=extra,

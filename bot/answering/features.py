@@ -1,0 +1,534 @@
+"""Candidate sentences of the retrieved passages and the features the answer ranker scores.
+
+A candidate is a sentence of an article that one of the top passages contains (a sentence that
+introduces a list carries the list with it). Each candidate gets a vector of general signals —
+how much of the question it covers (weighted by term rarity, exact and folded, alone and with
+its title, lead and neighbours), how well retrieval ranked its passage, whether it holds the kind
+of answer asked for (a figure with the counted noun, a share, a date, a person, a document
+number, a place), whether its period and place match the question, where it sits in the article.
+The weights that turn the vector into a score are fitted on data (``bot.answering.fit``), not set
+by hand; this module only measures.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from bot.query import Query, boundary_pairs
+from bot.types import Evidence
+from index.lexical import STOPWORDS, query_terms
+from ingest.chunking import split_sentences
+from ingest.lexicon import (
+    DOCUMENT_RE,
+    PERSON_CUES,
+    PLACE_CUES,
+    SINCE_RE,
+    SURNAMES,
+    TARGET_SENTENCE_RE,
+    YEAR_RE,
+    YEAR_SPAN_RE,
+)
+from ingest.numbers import find_numbers
+from ingest.vietnamese import WORD_RE, fold, key, keys, with_bigrams
+
+# Names of the features, in the order of the vectors ``featurize`` returns.
+FEATURES: tuple[str, ...] = (
+    "cover",  # IDF-weighted share of the question's terms the sentence holds
+    "cover_folded",  # the same without diacritics
+    "cover_pairs",  # share of the question's word pairs the sentence holds
+    "cover_slot",  # share of the words around the question word ("bao nhiêu học viên")
+    "figure_context",  # best coverage of the question within a few words of one of its figures
+    "cover_context",  # … the sentence with its neighbours and the article's title
+    "cover_title",  # … the article's title and lead
+    "cover_article",  # … anywhere in the article
+    "cover_best",  # cover relative to the best candidate's
+    "missing_rare",  # weight of the rarest question term found nowhere near the sentence
+    "rank",  # 1 / rank of the best passage holding the sentence
+    "passage_score",  # the passage's fused retrieval score
+    "passage_dense",  # the passage's cosine similarity minus the best passage's
+    "passage_lexical",  # the passage's normalised BM25
+    "top_article",  # the sentence is from the best passage's article
+    "article_share",  # share of the retrieved passages from the sentence's article
+    "has_asked",  # holds the kind of answer asked (figure, share, date, person, …)
+    "lacks_asked",  # a checkable kind was asked and the sentence holds none
+    "head_match",  # a figure followed by the noun the question counts
+    "stated_number",  # holds a number the question itself gives
+    "figures",  # how many figures the sentence holds (capped)
+    "year_match",  # holds a year the question asks about
+    "year_other",  # names years, none of them asked
+    "year_article",  # an asked year is the article's (date, title) though not the sentence's
+    "year_absent",  # years are asked and the article mentions none of them anywhere
+    "target_match",  # a plan or quota, asked about
+    "target_mismatch",  # a plan or quota, while results are asked
+    "entity_sentence",  # share of the question's names in the sentence
+    "entity_article",  # share of the question's names in the article
+    "focus",  # holds the noun a "what …" question asks about ("khó khăn", "giải pháp")
+    "position",  # where in the article (0 = start)
+    "lead",  # one of the article's first three sentences
+    "length",  # characters, scaled
+    "short",  # under 40 characters: a heading or a caption
+    "heading",  # a line without a sentence's closing punctuation: a title or a heading
+    "asked_in_context",  # holds the asked kind, in a passage about the question
+    "list_intro",  # introduces a list ("… gồm:")
+    "practice_length",  # length, for how/what-measures questions
+    "caption",  # a photo caption
+)
+INDEX = {name: i for i, name in enumerate(FEATURES)}
+
+# Checkable kinds of answer: a sentence either holds one or does not.
+CHECKABLE = frozenset({"count", "share", "date", "year", "person", "document"})
+LIST_MAX_CHARS = 500
+_DATE_RE = re.compile(
+    r"\b\d{1,2}\s*[/.-]\s*\d{1,2}(?:\s*[/.-]\s*\d{2,4})?\b|\bngày\s+\d{1,2}\b|\btháng\s+\d{1,2}\b",
+    re.IGNORECASE,
+)
+_TOKEN_RE = re.compile(r"[^\W_]+(?:/[^\W_]+)?|[^\w\s]")
+_LIST_ITEM_RE = re.compile(r"^\s*(?:[-+•*–]|\d{1,2}[.)]|[a-zđ][.)])\s+")
+_CAPTION_RE = re.compile(r"^\s*\(?(?:ảnh|anh|photo)\s*[:.)]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """An article split once into sentences, with what the features need of each."""
+
+    article_id: str
+    title: str
+    date: str | None
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    paragraph: tuple[int, ...]  # paragraph number of each sentence
+    exact_terms: tuple[frozenset[str], ...]
+    folded_terms: tuple[frozenset[str], ...]
+    title_exact: frozenset[str]
+    title_folded: frozenset[str]
+    article_exact: frozenset[str]
+    article_folded: frozenset[str]
+    folded_words: str  # the whole article, folded, space-padded: for names
+    years: frozenset[str]  # the publication year and the years in the title
+    all_years: frozenset[str]  # every year the article mentions or covers ("2016-2020", "đến nay")
+
+    def sentence_at(self, start: int) -> int | None:
+        lo, hi = 0, len(self.spans)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.spans[mid][1] <= start:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo if lo < len(self.spans) else None
+
+
+def _terms(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    syllables = keys(text)
+    return frozenset(with_bigrams(syllables)), frozenset(with_bigrams([fold(k) for k in syllables]))
+
+
+def build_view(article_id: str, title: str, date: str | None, text: str) -> ArticleView:
+    spans = tuple(split_sentences(text))
+    paragraph: list[int] = []
+    number = 0
+    for i, (start, _) in enumerate(spans):
+        if i and "\n\n" in text[spans[i - 1][1] : start]:
+            number += 1
+        paragraph.append(number)
+    exact, folded = zip(*(_terms(text[s:e]) for s, e in spans), strict=True) if spans else ((), ())
+    lead = " ".join(text[s:e] for s, e in spans[:3])
+    title_exact, title_folded = _terms(f"{title} {lead}")
+    article_exact, article_folded = _terms(f"{title}\n{text}")
+    years = set(YEAR_RE.findall(title))
+    if date:
+        years.add(date[:4])
+    all_years = _years(f"{title}\n{text}", date) | years
+    return ArticleView(
+        article_id=article_id,
+        title=title,
+        date=date,
+        text=text,
+        spans=spans,
+        paragraph=tuple(paragraph),
+        exact_terms=tuple(exact),
+        folded_terms=tuple(folded),
+        title_exact=title_exact,
+        title_folded=title_folded,
+        article_exact=article_exact,
+        article_folded=article_folded,
+        folded_words=" " + " ".join(fold(k) for k in keys(f"{title}\n{text}")) + " ",
+        years=frozenset(years),
+        all_years=frozenset(all_years),
+    )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence (or a list's introduction with its items) that may answer."""
+
+    evidence: Evidence  # the best-ranked passage holding it
+    view: ArticleView
+    index: int  # sentence number in the article
+    last: int  # last sentence number it spans (a list runs over several)
+    start: int  # offsets in the article
+    end: int
+    rank: int  # 1-based rank of that passage
+
+    @property
+    def text(self) -> str:
+        return self.view.text[self.start : self.end]
+
+
+def candidates(
+    evidence: Sequence[Evidence], view_of: Callable[[Evidence], ArticleView | None]
+) -> list[Candidate]:
+    """The sentences of the retrieved passages, each once, with the rank of its best passage."""
+    found: dict[tuple[str, int], Candidate] = {}
+    for rank, ev in enumerate(evidence, start=1):
+        view = view_of(ev)
+        if view is None:
+            continue
+        first = view.sentence_at(ev.start)
+        if first is None:
+            continue
+        for index in range(first, len(view.spans)):
+            start, end = view.spans[index]
+            if start >= ev.end:
+                break
+            if end > ev.end + 1 or (view.article_id, index) in found:
+                continue
+            if end - start < 12:
+                continue
+            last = _list_end(view, index) if view.text[start:end].rstrip().endswith(":") else index
+            found[(view.article_id, index)] = Candidate(
+                ev, view, index, last, start, view.spans[last][1], rank
+            )
+    return list(found.values())
+
+
+def _list_end(view: ArticleView, index: int) -> int:
+    """The last sentence of the list that the sentence at ``index`` introduces."""
+    start = view.spans[index][0]
+    last = index
+    for j in range(index + 1, len(view.spans)):
+        s, e = view.spans[j]
+        same_paragraph = view.paragraph[j] == view.paragraph[index]
+        item = bool(_LIST_ITEM_RE.match(view.text[s:e]))
+        if not (same_paragraph or item) or e - start > LIST_MAX_CHARS:
+            break
+        last = j
+    return last
+
+
+@dataclass
+class QuestionTerms:
+    """The question's content terms with their weights (IDF), exact or folded."""
+
+    exact: bool
+    weights: dict[str, float]
+    folded_weights: dict[str, float]
+    total: float = field(init=False)
+    folded_total: float = field(init=False)
+    pair_total: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.total = sum(self.weights.values()) or 1.0
+        self.folded_total = sum(self.folded_weights.values()) or 1.0
+        self.pair_total = sum(w for t, w in self.weights.items() if "_" in t) or 1.0
+
+
+def question_terms(
+    query: Query, doc_freq: Callable[[list[str], bool], dict[str, int]], passages: int
+) -> QuestionTerms:
+    """Weights of the question's terms: rarer in the corpus weighs more, pairs of syllables
+    more than syllables. Terms the corpus never holds say nothing when they are a question's
+    artefact (an untranslated English word, a pair straddling a name's edge)."""
+    exact_terms, folded_terms = query_terms(query.search_text)
+    junk = boundary_pairs(query.search_text)
+
+    def weigh(terms: list[str], exact: bool) -> dict[str, float]:
+        terms = [t for t in terms if t not in junk]
+        freqs = doc_freq(terms, exact)
+        weights: dict[str, float] = {}
+        for term in terms:
+            if freqs.get(term, 0) == 0 and (
+                query.language == "en"
+                or ("_" in term and any(fold(p) in STOPWORDS for p in term.split("_")))
+            ):
+                continue
+            idf = math.log(1 + passages / (1 + freqs.get(term, 0)))
+            weights[term] = idf * (1.5 if "_" in term else 1.0)
+        return weights
+
+    exact = query.accented and query.language == "vi"
+    folded_weights = weigh(folded_terms, False)
+    return QuestionTerms(
+        exact=exact,
+        weights=weigh(exact_terms, True) if exact else folded_weights,
+        folded_weights=folded_weights,
+    )
+
+
+def _cover(weights: dict[str, float], total: float, *term_sets: frozenset[str]) -> float:
+    covered = sum(w for t, w in weights.items() if any(t in s for s in term_sets))
+    return covered / total
+
+
+@lru_cache(maxsize=8192)
+def _sentence_facts(text: str) -> tuple[bool, bool, bool, bool, bool, bool, int, tuple[str, ...]]:
+    """(count, share, date, year, person, document, figures, folded units) found in a text."""
+    numbers = find_numbers(text)
+    counts = [n for n in numbers if n.measure != "percent"]
+    shares = [n for n in numbers if n.measure == "percent"]
+    units = tuple(fold(n.unit) for n in counts if n.unit)
+    return (
+        bool(counts),
+        bool(shares),
+        bool(_DATE_RE.search(text)),
+        bool(YEAR_RE.search(text)),
+        _has_person(text),
+        bool(DOCUMENT_RE.search(text)),
+        len(numbers),
+        units,
+    )
+
+
+def _capital_runs(text: str) -> list[tuple[int, list[str]]]:
+    """Runs of capitalised words (with the index of the word before each run)."""
+    tokens = [m.group() for m in _TOKEN_RE.finditer(text)]
+    runs: list[tuple[int, list[str]]] = []
+    run: list[str] = []
+    for i, token in enumerate([*tokens, "."]):
+        if token[:1].isupper() and token[:1].isalpha():
+            run.append(token)
+            continue
+        if run:
+            runs.append((i - len(run) - 1, run))
+            run = []
+    return [(i, r) for i, r in runs] if tokens else []
+
+
+def _has_person(text: str) -> bool:
+    """A capitalised run of two to five syllables that reads as a person's name: after (or
+    starting with) "đồng chí", "ông", "chị" …, or starting with a common family name where no
+    place word comes before it."""
+    tokens = [key(m.group()) for m in _TOKEN_RE.finditer(text)]
+    for before, run in _capital_runs(text):
+        if len(run) < 2:
+            continue
+        cue = tokens[before] if before >= 0 else ""
+        cue_pair = f"{tokens[before - 1]}_{cue}" if before >= 1 else ""
+        first = key(run[0])
+        if first in PERSON_CUES or f"{first}_{key(run[1])}" in PERSON_CUES:
+            return True
+        if cue in PERSON_CUES or cue_pair in PERSON_CUES:
+            return True
+        if fold(first) in SURNAMES and fold(cue) not in PLACE_CUES:
+            return True
+    return False
+
+
+def _years(text: str, date: str | None = None) -> set[str]:
+    """Years a text names or covers: "2016-2020" covers each year between, "từ năm 2017 đến nay"
+    every year up to the publication date."""
+    years = set(YEAR_RE.findall(text))
+    for a, b in YEAR_SPAN_RE.findall(text):
+        if int(a) < int(b) <= int(a) + 20:
+            years.update(str(y) for y in range(int(a), int(b) + 1))
+    if date:
+        for a in SINCE_RE.findall(fold(text)):
+            if int(a) <= int(date[:4]) <= int(a) + 20:
+                years.update(str(y) for y in range(int(a), int(date[:4]) + 1))
+    return years
+
+
+def featurize(query: Query, terms: QuestionTerms, cands: Sequence[Candidate]) -> list[list[float]]:
+    """One feature vector per candidate, in the order of ``FEATURES``."""
+    if not cands:
+        return []
+    asked = set(query.answer_types)
+    checkable = asked & CHECKABLE
+    folded_q = f" {' '.join(fold(k) for k in keys(query.search_text))} "
+    head = query.head if query.head and query.head != "%" else None
+    asked_years = set(query.years)
+    best_dense = max(c.evidence.score for c in cands)
+    best_similarity = max(_similarity(c.evidence) for c in cands)
+    passages = {c.evidence.chunk_id: c.evidence.article_id for c in cands}
+    per_article: dict[str, int] = {}
+    for article_id in passages.values():
+        per_article[article_id] = per_article.get(article_id, 0) + 1
+    top_article = min(cands, key=lambda c: c.rank).view.article_id
+    rarest = sorted(terms.folded_weights.items(), key=lambda item: -item[1])
+    rows: list[list[float]] = []
+    covers: list[float] = []
+    for c in cands:
+        view = c.view
+        text = c.text
+        sentence_sets = range(c.index, c.last + 1)
+        if terms.exact:
+            own = frozenset().union(*(view.exact_terms[i] for i in sentence_sets))
+            near = frozenset().union(
+                *(
+                    view.exact_terms[i]
+                    for i in range(max(0, c.index - 2), min(len(view.spans), c.last + 3))
+                )
+            )
+            title, article = view.title_exact, view.article_exact
+        else:
+            own = frozenset().union(*(view.folded_terms[i] for i in sentence_sets))
+            near = frozenset().union(
+                *(
+                    view.folded_terms[i]
+                    for i in range(max(0, c.index - 2), min(len(view.spans), c.last + 3))
+                )
+            )
+            title, article = view.title_folded, view.article_folded
+        own_folded = frozenset().union(*(view.folded_terms[i] for i in sentence_sets))
+        near_folded = frozenset().union(
+            *(
+                view.folded_terms[i]
+                for i in range(max(0, c.index - 2), min(len(view.spans), c.last + 3))
+            )
+        )
+        cover = _cover(terms.weights, terms.total, own)
+        covers.append(cover)
+        pair_weights = {t: w for t, w in terms.weights.items() if "_" in t}
+        missing = next(
+            (w for t, w in rarest if t not in near_folded and t not in view.title_folded), 0.0
+        )
+        slot = [t for t in query.slot if t in terms.folded_weights]
+        slot_total = sum(terms.folded_weights[t] for t in slot) or 1.0
+        slot_cover = (
+            sum(terms.folded_weights[t] for t in slot if t in own_folded) / slot_total
+            if slot
+            else 0.0
+        )
+        count, share, date, year, person, document, n_figures, units = _sentence_facts(text)
+        holds = {
+            "count": count,
+            "share": share,
+            "date": date,
+            "year": year,
+            "person": person,
+            "document": document,
+        }
+        has_asked = any(holds[k] for k in checkable) or (
+            bool(asked & {"place", "name"}) and any(len(r) >= 2 for _, r in _capital_runs(text))
+        )
+        lacks = bool(checkable) and not any(holds[k] for k in checkable)
+        head_match = bool(head) and any(u.startswith(head.split()[0]) for u in units)
+        if head and not head_match and head.startswith("dang vien"):
+            head_match = any(u.startswith("quan chung") for u in units)
+        stated = bool(query.stated) and any(
+            re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", text) for n in query.stated
+        )
+        sentence_years = _years(text, view.date)
+        folded_text = fold(text)
+        target = bool(TARGET_SENTENCE_RE.search(folded_text))
+        entities = query.entities
+        entity_sentence = (
+            sum(1 for e in entities if f" {e} " in f" {' '.join(fold(k) for k in keys(text))} ")
+            / len(entities)
+            if entities
+            else 0.0
+        )
+        entity_article = (
+            sum(1 for e in entities if f" {e} " in view.folded_words) / len(entities)
+            if entities
+            else 0.0
+        )
+        length = len(text)
+        rows.append(
+            [
+                cover,
+                _cover(terms.folded_weights, terms.folded_total, own_folded),
+                _cover(pair_weights, terms.pair_total, own) if pair_weights else 0.0,
+                slot_cover,
+                _figure_context(text, terms) if n_figures else 0.0,
+                _cover(terms.weights, terms.total, near, title),
+                _cover(terms.weights, terms.total, title),
+                _cover(terms.weights, terms.total, article),
+                0.0,  # cover_best, filled below
+                missing / (rarest[0][1] if rarest else 1.0),
+                1.0 / c.rank,
+                c.evidence.score,
+                _similarity(c.evidence) - best_similarity,
+                _lexical(c.evidence),
+                float(view.article_id == top_article),
+                per_article.get(view.article_id, 0) / max(1, len(passages)),
+                float(has_asked),
+                float(lacks),
+                float(head_match),
+                float(stated),
+                min(n_figures, 5) / 5,
+                float(bool(asked_years & sentence_years)),
+                float(
+                    bool(asked_years) and bool(sentence_years) and not asked_years & sentence_years
+                ),
+                float(bool(asked_years & view.years) and not asked_years & sentence_years),
+                float(bool(asked_years) and not asked_years & view.all_years),
+                float(query.asks_target and target),
+                float(not query.asks_target and target and n_figures > 0),
+                entity_sentence,
+                entity_article,
+                float(bool(query.focus) and f" {query.focus} " in f" {folded_text} "),
+                c.index / max(1, len(view.spans) - 1),
+                float(c.index < 3),
+                min(length, 400) / 400,
+                float(length < 40),
+                float(_is_heading(text)),
+                float(has_asked) * _cover(terms.weights, terms.total, near, title),
+                float(c.last > c.index),
+                float("practice" in asked) * min(length, 400) / 400,
+                float(bool(_CAPTION_RE.match(text))),
+            ]
+        )
+    best = max(covers) or 1.0
+    for row, cover in zip(rows, covers, strict=True):
+        row[INDEX["cover_best"]] = cover / best
+    del best_dense, folded_q
+    return rows
+
+
+FIGURE_WINDOW = 50  # characters either side of a figure that belong to it
+
+
+@lru_cache(maxsize=8192)
+def _figure_windows(text: str) -> tuple[frozenset[str], ...]:
+    return tuple(
+        _terms(text[max(0, n.start - FIGURE_WINDOW) : (n.unit_end or n.end) + FIGURE_WINDOW])[1]
+        for n in find_numbers(text)
+    )
+
+
+def _figure_context(text: str, terms: QuestionTerms) -> float:
+    windows = _figure_windows(text)
+    if not windows:
+        return 0.0
+    return max(_cover(terms.folded_weights, terms.folded_total, w) for w in windows)
+
+
+def _is_heading(text: str) -> bool:
+    return len(text) < 160 and not text.rstrip().endswith(
+        (".", "!", "?", "…", ";", ":", '"', "”", ")")
+    )
+
+
+def kinds_held(text: str) -> set[str]:
+    """The checkable kinds of answer a text holds."""
+    count, share, date, year, person, document, _, _ = _sentence_facts(text)
+    held = {"count": count, "share": share, "date": date, "year": year, "person": person,
+            "document": document}  # fmt: skip
+    return {k for k, v in held.items() if v}
+
+
+def _similarity(ev: Evidence) -> float:
+    return getattr(ev, "similarity", 0.0)
+
+
+def _lexical(ev: Evidence) -> float:
+    return getattr(ev, "lexical", 0.0)
+
+
+def words_of(text: str) -> list[str]:
+    return WORD_RE.findall(text)

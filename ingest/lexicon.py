@@ -1,0 +1,495 @@
+"""The Vietnamese (and English) words tinbot reads meaning from, as data in one place.
+
+Every consumer — question analysis, the answer ranker's features, fact extraction, the composer —
+reads its cues from these tables instead of keeping a list of its own. Cues are written folded
+(no diacritics, đ→d) unless a table says otherwise, because questions often arrive without accents.
+Nothing here names a particular article's places or people: the tables describe the language of
+party-building reports in general, so they hold for articles nobody has read yet.
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- administrative levels and organisations --------------------------------------------------
+
+# Words that introduce a place's name, as written (longest first where one contains another).
+LEVEL_WORDS: tuple[str, ...] = (
+    "Khối các cơ quan tỉnh",
+    "Khối doanh nghiệp tỉnh",
+    "thành phố",
+    "thị xã",
+    "thị trấn",
+    "huyện",
+    "quận",
+    "tỉnh",
+    "phường",
+    "xã",
+    "thôn",
+    "bản",
+    "làng",
+    "ấp",
+    "buôn",
+    "bon",
+    "xóm",
+    "tổ dân phố",
+)
+# Folded words before a capitalised name that make it a place or an organisation, not a person.
+PLACE_CUES: frozenset[str] = frozenset(
+    """
+    huyen xa tinh thanh pho tp thi xa thi tran quan phuong thon ban lang ap buon bon xom khoi
+    to truong cong ty tap doan chi bo dang bo dang uy huyen uy tinh uy thanh uy thi uy quan uy
+    vung mien dao song nui tai o ve tu den
+    """.split()
+)
+
+# --- people ------------------------------------------------------------------------------------
+
+# Words right before a person's name ("đồng chí Vũ Văn Tuân", "chị Đặng Thị Hoa"), lower-case
+# with diacritics: folded, "bác" would be "Bắc" (Giang) and "cô" "có".
+PERSON_CUES: frozenset[str] = frozenset(
+    """
+    đồng_chí đ/c ông bà anh chị em cô thầy chú bác cháu bạn già
+    """.split()
+)
+# Common Vietnamese family names (folded): a capitalised run starting with one is likely a name.
+SURNAMES: frozenset[str] = frozenset(
+    """
+    nguyen tran le pham hoang huynh phan vu vo dang bui do ho ngo duong ly loc luong lam mai
+    trinh dinh doan cao chu la ha kieu tang thai tong quach vuong ta luu giang lai mac nong
+    thach son lo hua chau ton khuc giap bach an kim sung vang thao mua giang y h
+    """.split()
+)
+# Titles that precede a name and say who the person is ("Bí thư Chi bộ …", "Chủ tịch …").
+TITLE_WORDS: frozenset[str] = frozenset(
+    """
+    bi thu pho bi thu chu tich pho chu tich truong ban pho truong ban giam doc hieu truong
+    truong thon truong ban bi thu chi bo
+    """.split()
+)
+
+# --- documents ---------------------------------------------------------------------------------
+
+# "20-ĐA/TU", "722-CV/HU", "05-NQ/TU", "Quy định số 123-QĐ/TW", "Nghị quyết 28".
+DOCUMENT_RE = re.compile(
+    r"\b\d{1,5}\s*[-–]\s*[A-ZĐ]{1,5}(?:/[A-ZĐ0-9]{1,6})+"
+    r"|\b(?:Nghị quyết|Chỉ thị|Quyết định|Kết luận|Quy định|Đề án|Công văn|Kế hoạch|Hướng dẫn)"
+    r"\s+(?:số\s+)?\d{1,5}\b"
+)
+# Folded names of kinds of documents ("nghị quyết", "đề án"), for "document number" questions.
+DOCUMENT_WORDS: tuple[str, ...] = (
+    "nghi quyet",
+    "chi thi",
+    "quyet dinh",
+    "ket luan",
+    "quy dinh",
+    "de an",
+    "cong van",
+    "ke hoach",
+    "huong dan",
+    "thong tri",
+)
+
+# --- what a question asks for ------------------------------------------------------------------
+
+# Answer types a question can ask for, each with the folded cues that mark it. Checked in this
+# order; a question may ask for several ("bao nhiêu … đạt bao nhiêu %").
+ANSWER_TYPE_CUES: dict[str, tuple[str, ...]] = {
+    "share": (
+        "ty le",
+        "ti le",
+        "phan tram",
+        "bao nhieu %",
+        "percent",
+        "percentage",
+        "what share",
+        "what proportion",
+        "proportion",
+    ),
+    "date": (
+        "ngay nao",
+        "ngay may",
+        "khi nao",
+        "bao gio",
+        "luc nao",
+        "thoi gian nao",
+        "thang nao",
+        "tu ngay",
+        "den ngay nao",
+        "when",
+        "what date",
+        "which date",
+        "what day",
+    ),
+    "year": ("nam nao", "nam bao nhieu", "what year", "which year", "since when"),
+    "person": (" ai ", "la ai", "nhung ai", "who ", "whom", "who's", "whose"),
+    "document": (
+        "so may",
+        "so bao nhieu",
+        "so hieu",
+        "so nao",
+        "which resolution",
+        "which directive",
+        "which project",
+        "document number",
+        "what number",
+        "which document",
+    ),
+    "place": (
+        "o dau",
+        "tai dau",
+        "dia diem",
+        "noi nao",
+        "where",
+        "which venue",
+        "truc thuoc",
+        "thuoc dang bo nao",
+    ),
+    "name": (
+        "ten goi",
+        "ten la gi",
+        "ten gi",
+        "goi la gi",
+        "goi tat",
+        "what is the name",
+        "what is it called",
+        "called",
+        "nhung xa nao",
+        "nhung don vi nao",
+        "dang bo nao",
+        "don vi nao",
+        "truong nao",
+        "which unit",
+        "which units",
+    ),
+    "count": (
+        "bao nhieu",
+        "may ",
+        "so luong",
+        "tong so",
+        "how many",
+        "how much",
+        "number of",
+        "tong cong",
+        "cong lai",
+    ),
+    "practice": (
+        "the nao",
+        "nhu the nao",
+        "lam gi",
+        "lam the nao",
+        "bang cach nao",
+        "cach nao",
+        "cach lam",
+        "giai phap",
+        "bien phap",
+        "kho khan",
+        "han che",
+        "vuong mac",
+        "tro ngai",
+        "nguyen nhan",
+        "vi sao",
+        "tai sao",
+        "de lam gi",
+        "nham muc dich gi",
+        "muc dich",
+        "y nghia",
+        "vai tro",
+        "doi tuong nao",
+        "nhung doi tuong",
+        "nhung gi",
+        "noi dung gi",
+        "nhung noi dung",
+        "dia ban nao",
+        "nhung dia ban",
+        "chu trong",
+        "uu tien",
+        "tap trung",
+        "kinh nghiem",
+        "bai hoc",
+        "mo hinh",
+        "how did",
+        "how does",
+        "how do",
+        "how is",
+        "how are",
+        "how was",
+        "how were",
+        "what measures",
+        "what steps",
+        "what did",
+        "what does",
+        "what do",
+        "what are",
+        "what were",
+        "why",
+        "what difficulties",
+        "what challenges",
+        "what solutions",
+        "which groups",
+    ),
+}
+# Question words that make a sentence a question about a place's plan, not its results.
+TARGET_CUES: tuple[str, ...] = (
+    "chi tieu",
+    "muc tieu",
+    "ke hoach",
+    "phan dau",
+    "du kien",
+    "giao",
+    "target",
+    "goal",
+    "quota",
+    "plan",
+    "aim",
+)
+# Words that mark a sentence's figure as a plan or quota rather than a result.
+TARGET_SENTENCE_RE = re.compile(
+    r"\b(?:(?:dat ra|de ra|giao|dat) (?:muc tieu|chi tieu)|muc tieu|chi tieu|phan dau|du kien"
+    r"|ke hoach (?:de ra|dat ra)|nghi quyet de ra|phai dat|it nhat)\b"
+)
+# Words that mark a figure as achieved ("đạt", "vượt", "đã kết nạp").
+RESULT_SENTENCE_RE = re.compile(r"\b(?:da ket nap|ket nap duoc|ket nap|dat|vuot|duoc)\b")
+# Phrases that make a question ask about a stock ("có bao nhiêu đảng viên") not a flow.
+STOCK_CUES: tuple[str, ...] = ("hien co", "co tong cong", "tong so", "co bao nhieu", "in total")
+
+# --- periods -----------------------------------------------------------------------------------
+
+YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
+# "2020-2025", "2020 – 2025": a span of years.
+YEAR_SPAN_RE = re.compile(r"\b((?:19|20)\d\d)\s*[-–—]\s*((?:19|20)\d\d)\b")
+# "từ năm 2017 đến nay": open to the article's date.
+SINCE_RE = re.compile(
+    r"\btu (?:dau )?(?:nam |nhiem ky |giai doan )?((?:19|20)\d\d)\b.{0,20}?\bnay\b"
+)
+
+# --- English → Vietnamese ---------------------------------------------------------------------
+
+# An English question is searched and matched through these Vietnamese terms. Longest phrases
+# first (the order they are replaced in); keys are lower-case English.
+GLOSSARY: dict[str, str] = dict(
+    sorted(
+        {
+            "new party members": "đảng viên mới",
+            "new members": "đảng viên mới",
+            "party members": "đảng viên",
+            "party member": "đảng viên",
+            "party membership": "đảng viên",
+            "members": "đảng viên",
+            "member": "đảng viên",
+            "party cells": "chi bộ",
+            "party cell": "chi bộ",
+            "cells": "chi bộ",
+            "cell": "chi bộ",
+            "party committee": "đảng ủy",
+            "party committees": "đảng ủy",
+            "party organisations": "tổ chức đảng",
+            "party organizations": "tổ chức đảng",
+            "party organisation": "tổ chức đảng",
+            "party organization": "tổ chức đảng",
+            "grassroots party organisations": "tổ chức cơ sở đảng",
+            "grassroots party organizations": "tổ chức cơ sở đảng",
+            "grassroots": "cơ sở",
+            "party chapter": "chi bộ",
+            "party unit": "đảng bộ",
+            "party": "đảng",
+            "provincial party committee": "tỉnh ủy",
+            "district party committee": "huyện ủy",
+            "city party committee": "thành ủy",
+            "municipal party committee": "thành ủy",
+            "commune party committee": "đảng ủy xã",
+            "standing committee": "ban thường vụ",
+            "party secretary": "bí thư",
+            "secretary": "bí thư",
+            "deputy secretary": "phó bí thư",
+            "chairman": "chủ tịch",
+            "chairwoman": "chủ tịch",
+            "chair": "chủ tịch",
+            "president": "chủ tịch",
+            "head": "trưởng",
+            "director": "giám đốc",
+            "principal": "hiệu trưởng",
+            "ethnic minorities": "dân tộc thiểu số",
+            "ethnic minority": "dân tộc thiểu số",
+            "ethnic": "dân tộc",
+            "minority": "thiểu số",
+            "youth union members": "đoàn viên thanh niên",
+            "youth union": "đoàn thanh niên",
+            "union members": "đoàn viên",
+            "trade union": "công đoàn",
+            "youth": "thanh niên",
+            "young people": "thanh niên",
+            "outstanding individuals": "quần chúng ưu tú",
+            "outstanding people": "quần chúng ưu tú",
+            "outstanding": "ưu tú",
+            "elite": "ưu tú",
+            "candidates": "đối tượng",
+            "candidate": "đối tượng",
+            "religious followers": "người có đạo",
+            "religious people": "người có đạo",
+            "religious": "có đạo",
+            "religion": "tôn giáo",
+            "followers": "tín đồ",
+            "believers": "tín đồ",
+            "catholics": "công giáo",
+            "catholic": "công giáo",
+            "buddhist": "phật giáo",
+            "dignitaries": "chức sắc",
+            "parishes": "giáo xứ",
+            "parish": "giáo xứ",
+            "admitted": "kết nạp",
+            "admit": "kết nạp",
+            "admits": "kết nạp",
+            "admitting": "kết nạp",
+            "admission": "kết nạp",
+            "admissions": "kết nạp",
+            "recruited": "kết nạp",
+            "recruit": "kết nạp",
+            "recruitment": "kết nạp",
+            "joined": "vào đảng",
+            "join": "vào đảng",
+            "inducted": "kết nạp",
+            "developed": "phát triển",
+            "develop": "phát triển",
+            "development": "phát triển",
+            "district": "huyện",
+            "districts": "huyện",
+            "province": "tỉnh",
+            "provincial": "tỉnh",
+            "provinces": "tỉnh",
+            "city": "thành phố",
+            "municipal": "thành phố",
+            "town": "thị xã",
+            "ward": "phường",
+            "wards": "phường",
+            "commune": "xã",
+            "communes": "xã",
+            "hamlets": "xóm",
+            "hamlet": "xóm",
+            "villages": "thôn bản",
+            "village": "thôn bản",
+            "women": "nữ",
+            "woman": "nữ",
+            "female": "nữ",
+            "target": "chỉ tiêu",
+            "targets": "chỉ tiêu",
+            "quota": "chỉ tiêu",
+            "plan": "kế hoạch",
+            "goal": "mục tiêu",
+            "aim": "mục tiêu",
+            "percentage": "tỷ lệ",
+            "percent": "phần trăm",
+            "proportion": "tỷ lệ",
+            "share": "tỷ lệ",
+            "rate": "tỷ lệ",
+            "total": "tổng số",
+            "in total": "tổng cộng",
+            "classes": "lớp",
+            "class": "lớp",
+            "course": "lớp",
+            "courses": "lớp",
+            "training": "bồi dưỡng",
+            "trained": "bồi dưỡng",
+            "awareness": "nhận thức",
+            "political theory": "lý luận chính trị",
+            "students": "học sinh sinh viên",
+            "student": "học sinh sinh viên",
+            "pupils": "học sinh",
+            "high school": "trường THPT",
+            "university": "đại học",
+            "teachers": "giáo viên",
+            "workers": "công nhân",
+            "worker": "công nhân",
+            "enterprises": "doanh nghiệp",
+            "enterprise": "doanh nghiệp",
+            "businesses": "doanh nghiệp",
+            "business owners": "chủ doanh nghiệp",
+            "companies": "công ty",
+            "company": "công ty",
+            "private": "tư nhân",
+            "non-state": "ngoài nhà nước",
+            "state-owned": "nhà nước",
+            "cooperatives": "hợp tác xã",
+            "cooperative": "hợp tác xã",
+            "non-public": "ngoài công lập",
+            "units": "đơn vị",
+            "unit": "đơn vị",
+            "soldiers": "chiến sĩ",
+            "soldier": "chiến sĩ",
+            "recruits": "tân binh",
+            "military service": "nghĩa vụ quân sự",
+            "army": "quân đội",
+            "enlist": "nhập ngũ",
+            "enlisted": "nhập ngũ",
+            "enlistment": "nhập ngũ",
+            "police": "công an",
+            "people": "người",
+            "households": "hộ",
+            "household": "hộ",
+            "population": "dân số",
+            "resolution": "nghị quyết",
+            "directive": "chỉ thị",
+            "decision": "quyết định",
+            "project": "đề án",
+            "regulation": "quy định",
+            "congress": "đại hội",
+            "term": "nhiệm kỳ",
+            "years": "năm",
+            "year": "năm",
+            "first half": "6 tháng đầu năm",
+            "months": "tháng",
+            "month": "tháng",
+            "difficulties": "khó khăn",
+            "difficulty": "khó khăn",
+            "challenges": "khó khăn",
+            "obstacles": "trở ngại",
+            "limitations": "hạn chế",
+            "shortcomings": "hạn chế",
+            "solutions": "giải pháp",
+            "measures": "giải pháp",
+            "source": "nguồn",
+            "sources": "nguồn",
+            "model": "mô hình",
+            "established": "thành lập",
+            "set up": "thành lập",
+            "founded": "thành lập",
+            "merged": "sáp nhập",
+            "issued": "ban hành",
+            "issue": "ban hành",
+            "excellent": "xuất sắc",
+            "completed": "hoàn thành",
+            "official": "chính thức",
+            "probationary": "dự bị",
+            "reviewed": "rà soát",
+            "removed": "đưa ra khỏi đảng",
+            "expelled": "khai trừ",
+            "ceremony": "lễ",
+            "opening": "khai giảng",
+            "opened": "khai giảng",
+            "closing": "bế giảng",
+            "attended": "tham gia",
+            "participants": "học viên",
+            "trainees": "học viên",
+            "learners": "học viên",
+            "farmers": "nông dân",
+            "coffee": "cà phê",
+            "peacekeeping": "gìn giữ hòa bình",
+            "vietnamese": "việt nam",
+            "vietnam": "việt nam",
+            "hanoi": "hà nội",
+            "ho chi minh city": "thành phố hồ chí minh",
+            "saigon": "thành phố hồ chí minh",
+            "hue": "huế",
+            "mong": "mông",
+            "hmong": "mông",
+            "khmer": "khmer",
+            "hoa": "hoa",
+        }.items(),
+        key=lambda item: -len(item[0]),
+    )
+)
+# English words that say nothing about which passage answers (question words, auxiliaries).
+ENGLISH_MARKERS: frozenset[str] = frozenset(
+    "how many much what which who when where why does did do is are was were the of in and "
+    "party members".split()
+)
