@@ -344,13 +344,11 @@ class FactsAnswerer:
         parts = [p for p in _PART_SPLIT_RE.split(query.text) if _FIGURE_CUE.search(_folded(p))]
         if len(parts) >= 2 and len(places) <= 1:
             return "parts"
-        if query.wants_figure and len(places) == 1:
-            return "figure"
         return None
 
     # --- answering ----------------------------------------------------------------------------
-    def answer(self, question: str) -> Answer | None:
-        query = analyse(question)
+    def answer(self, question: str, query: Query | None = None) -> Answer | None:
+        query = query or analyse(question)
         folded = _folded(query.search_text)
         if self.facts.count() == 0 or self._unknown_entity(query):
             return None

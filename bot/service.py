@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from bot.answer import ExtractiveAnswerer, evidence_from_hits
+from bot.answer import evidence_from_hits, example_questions
+from bot.answering.extractive import ExtractiveAnswerer
 from bot.errors import IngestError, StoreLockedError, TinbotError
 from bot.facts_answer import FactsAnswerer
-from bot.query import analyse
+from bot.query import Query, analyse
 from bot.settings import Settings
 from bot.types import (
     Answer,
@@ -89,8 +90,8 @@ class Tinbot:
             embedder,
             dense_weight=settings.dense_weight,
         )
-        self.answerer = ExtractiveAnswerer(self.lexical, self.store)
         self.facts = FactStore(self.store.conn)
+        self.answerer = ExtractiveAnswerer(self.lexical, self.store, self.facts)
         self.facts_answerer = FactsAnswerer(self.facts, self.store)
         try:
             # Articles stored before facts existed, or read by an older extractor: rules only,
@@ -560,7 +561,16 @@ class Tinbot:
         date_to: str | None = None,
     ) -> list[Hit]:
         """The passages the answerer reads for a question, best first."""
-        query = analyse(question)
+        return self._search(analyse(question), k, article_ids, date_from, date_to)
+
+    def _search(
+        self,
+        query: Query,
+        k: int,
+        article_ids: Sequence[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> list[Hit]:
         self._sync_vectors()
         return self.retriever.search(
             query.search_text,
@@ -585,21 +595,16 @@ class Tinbot:
         its fallback. Anything the facts cannot answer goes to retrieval and the extractive
         answerer.
         """
+        query = analyse(question)
         from_facts = None
         if article_ids is None and date_from is None and date_to is None:
-            from_facts = self.facts_answerer.answer(question)
+            from_facts = self.facts_answerer.answer(question, query)
             if from_facts is not None and self._generator is None:
                 return [], from_facts
-        hits = self.search(
-            question,
-            k=self.settings.top_k,
-            article_ids=article_ids,
-            date_from=date_from,
-            date_to=date_to,
-        )
+        hits = self._search(query, self.settings.top_k, article_ids, date_from, date_to)
         evidence = evidence_from_hits(hits, self.store)
         if from_facts is None:
-            return evidence, self.answerer.answer(question, evidence)
+            return evidence, self.answerer.answer(query, evidence)
         facts_evidence = [
             Evidence(
                 n=0,
@@ -651,4 +656,11 @@ class Tinbot:
         )
 
     def example_questions(self, n: int = 3) -> list[str]:
-        return self.answerer.example_questions(self.store, n)
+        return example_questions(self.store, n)
+
+    def explain(self, question: str, *, top: int = 5) -> dict[str, object]:
+        """Why the extractive answerer answers or refuses: its best candidates with every
+        feature and the probability (``tinbot ask --explain``)."""
+        query = analyse(question)
+        hits = self._search(query, self.settings.top_k)
+        return self.answerer.explain(query, evidence_from_hits(hits, self.store), top)

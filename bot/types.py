@@ -19,6 +19,7 @@ class Citation:
     quote: str  # verbatim Article.text[start:end]
     start: int
     end: int
+    link: str | None = None  # the article's web address (its URL origin, or a scraped URL: line)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,7 +41,10 @@ class Answer:
             "answer": self.text,
             "refused": self.refused,
             "citations": [
-                {k: c.to_json()[k] for k in ("n", "article_id", "title", "date", "origin", "quote")}
+                {
+                    k: c.to_json()[k]
+                    for k in ("n", "article_id", "title", "date", "origin", "link", "quote")
+                }
                 for c in self.citations
             ],
         }

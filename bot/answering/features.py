@@ -18,10 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from bot.facts_answer import _years_overlap, question_spec, score_fact
 from bot.query import Query, boundary_pairs
 from bot.types import Evidence
 from index.lexical import STOPWORDS, query_terms
 from ingest.chunking import split_sentences
+from ingest.facts import Fact
 from ingest.lexicon import (
     DOCUMENT_RE,
     PERSON_CUES,
@@ -73,6 +75,13 @@ FEATURES: tuple[str, ...] = (
     "short",  # under 40 characters: a heading or a caption
     "heading",  # a line without a sentence's closing punctuation: a title or a heading
     "asked_in_context",  # holds the asked kind, in a passage about the question
+    "cover_before",  # coverage of the two sentences before it (an answer often follows its intro)
+    "asked_after_intro",  # holds the asked kind right after sentences about the question
+    "asked_slot",  # holds the asked kind and the words around the question word
+    "dated_lead",  # opens with a date ("Ngày 03/02, tại …"): a news lead, the event not the answer
+    "fact_match",  # best match of one of its figures to the asked measure (fact table), scaled
+    "fact_kind_mismatch",  # the question asks a kind of figure; none of its figures is that kind
+    "fact_period_mismatch",  # its figures of the asked kind are of another period than asked
     "list_intro",  # introduces a list ("… gồm:")
     "practice_length",  # length, for how/what-measures questions
     "caption",  # a photo caption
@@ -88,6 +97,9 @@ _DATE_RE = re.compile(
 )
 _TOKEN_RE = re.compile(r"[^\W_]+(?:/[^\W_]+)?|[^\w\s]")
 _LIST_ITEM_RE = re.compile(r"^\s*(?:[-+•*–]|\d{1,2}[.)]|[a-zđ][.)])\s+")
+_DATED_LEAD_RE = re.compile(
+    r"^\W*(?:(?:sáng|chiều|tối|trưa|đêm)\s+)?(?:(?:ngày|hôm)\s+)?\d{1,2}\s*[/.-]\s*\d{1,2}\b", re.I
+)
 _CAPTION_RE = re.compile(r"^\s*\(?(?:ảnh|anh|photo)\s*[:.)]", re.IGNORECASE)
 
 
@@ -293,39 +305,47 @@ def _sentence_facts(text: str) -> tuple[bool, bool, bool, bool, bool, bool, int,
     )
 
 
-def _capital_runs(text: str) -> list[tuple[int, list[str]]]:
-    """Runs of capitalised words (with the index of the word before each run)."""
-    tokens = [m.group() for m in _TOKEN_RE.finditer(text)]
-    runs: list[tuple[int, list[str]]] = []
-    run: list[str] = []
-    for i, token in enumerate([*tokens, "."]):
-        if token[:1].isupper() and token[:1].isalpha():
+def _capital_runs(text: str) -> list[tuple[str, list[re.Match[str]]]]:
+    """Runs of capitalised words, each with the lower-case word (or two) before it."""
+    tokens = list(_TOKEN_RE.finditer(text))
+    runs: list[tuple[str, list[re.Match[str]]]] = []
+    run: list[re.Match[str]] = []
+    for i, token in enumerate([*tokens, None]):
+        if token is not None and token.group()[:1].isupper() and token.group()[:1].isalpha():
             run.append(token)
             continue
         if run:
-            runs.append((i - len(run) - 1, run))
+            first = i - len(run)
+            before = [key(t.group()) for t in tokens[max(0, first - 2) : first]]
+            runs.append(("_".join(before), run))
             run = []
-    return [(i, r) for i, r in runs] if tokens else []
+    return runs
+
+
+def person_names(text: str) -> list[tuple[int, int]]:
+    """Spans of capitalised runs of two to five syllables that read as a person's name: after
+    (or starting with) "đồng chí", "ông", "chị" …, or starting with a common family name where
+    no place word comes before it. A title word at the run's start is not part of the name."""
+    found: list[tuple[int, int]] = []
+    for before, run in _capital_runs(text):
+        words = [key(t.group()) for t in run]
+        cue = before.rsplit("_", 1)[-1] if before else ""
+        start = 0
+        while start < len(words) - 1 and (
+            words[start] in PERSON_CUES or "_".join(words[start : start + 2]) in PERSON_CUES
+        ):
+            start += 2 if "_".join(words[start : start + 2]) in PERSON_CUES else 1
+        name = run[start : start + 5]
+        if len(name) < 2:
+            continue
+        named = start > 0 or cue in PERSON_CUES or before in PERSON_CUES
+        if named or (fold(words[start]) in SURNAMES and fold(cue) not in PLACE_CUES):
+            found.append((name[0].start(), name[-1].end()))
+    return found
 
 
 def _has_person(text: str) -> bool:
-    """A capitalised run of two to five syllables that reads as a person's name: after (or
-    starting with) "đồng chí", "ông", "chị" …, or starting with a common family name where no
-    place word comes before it."""
-    tokens = [key(m.group()) for m in _TOKEN_RE.finditer(text)]
-    for before, run in _capital_runs(text):
-        if len(run) < 2:
-            continue
-        cue = tokens[before] if before >= 0 else ""
-        cue_pair = f"{tokens[before - 1]}_{cue}" if before >= 1 else ""
-        first = key(run[0])
-        if first in PERSON_CUES or f"{first}_{key(run[1])}" in PERSON_CUES:
-            return True
-        if cue in PERSON_CUES or cue_pair in PERSON_CUES:
-            return True
-        if fold(first) in SURNAMES and fold(cue) not in PLACE_CUES:
-            return True
-    return False
+    return bool(person_names(text))
 
 
 def _years(text: str, date: str | None = None) -> set[str]:
@@ -342,10 +362,22 @@ def _years(text: str, date: str | None = None) -> set[str]:
     return years
 
 
-def featurize(query: Query, terms: QuestionTerms, cands: Sequence[Candidate]) -> list[list[float]]:
-    """One feature vector per candidate, in the order of ``FEATURES``."""
+def featurize(
+    query: Query,
+    terms: QuestionTerms,
+    cands: Sequence[Candidate],
+    facts_of: Callable[[str], Sequence[Fact]] | None = None,
+) -> list[list[float]]:
+    """One feature vector per candidate, in the order of ``FEATURES``. ``facts_of`` gives an
+    article's figures from the fact table (none: the fact features stay 0)."""
     if not cands:
         return []
+    spec = question_spec(query)
+    sentence_facts: dict[tuple[str, int], list[Fact]] = {}
+    if facts_of is not None:
+        for article_id in {c.view.article_id for c in cands}:
+            for fact in facts_of(article_id):
+                sentence_facts.setdefault((article_id, fact.start), []).append(fact)
     asked = set(query.answer_types)
     checkable = asked & CHECKABLE
     folded_q = f" {' '.join(fold(k) for k in keys(query.search_text))} "
@@ -403,6 +435,11 @@ def featurize(query: Query, terms: QuestionTerms, cands: Sequence[Candidate]) ->
             if slot
             else 0.0
         )
+        before_sets = [
+            (view.exact_terms if terms.exact else view.folded_terms)[i]
+            for i in range(max(0, c.index - 2), c.index)
+        ]
+        cover_before = _cover(terms.weights, terms.total, *before_sets) if before_sets else 0.0
         count, share, date, year, person, document, n_figures, units = _sentence_facts(text)
         holds = {
             "count": count,
@@ -438,6 +475,16 @@ def featurize(query: Query, terms: QuestionTerms, cands: Sequence[Candidate]) ->
             else 0.0
         )
         length = len(text)
+        facts = [
+            f
+            for i in range(c.index, c.last + 1)
+            for f in sentence_facts.get((view.article_id, view.spans[i][0]), [])
+        ]
+        fact_scores = [x for f in facts if (x := score_fact(f, spec)) is not None]
+        kind_facts = [f for f in facts if spec.kind is not None and f.kind == spec.kind]
+        period_clash = bool(spec.years) and bool(kind_facts) and all(
+            _years_overlap(f, spec.years) is False for f in kind_facts
+        )
         rows.append(
             [
                 cover,
@@ -478,6 +525,13 @@ def featurize(query: Query, terms: QuestionTerms, cands: Sequence[Candidate]) ->
                 float(length < 40),
                 float(_is_heading(text)),
                 float(has_asked) * _cover(terms.weights, terms.total, near, title),
+                cover_before,
+                float(has_asked) * cover_before,
+                float(has_asked) * slot_cover,
+                float(bool(_DATED_LEAD_RE.match(text))),
+                max(0.0, max(fact_scores, default=0.0)) / 10,
+                float(spec.kind is not None and bool(facts) and not kind_facts),
+                float(period_clash),
                 float(c.last > c.index),
                 float("practice" in asked) * min(length, 400) / 400,
                 float(bool(_CAPTION_RE.match(text))),

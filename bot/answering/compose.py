@@ -1,0 +1,182 @@
+"""From chosen sentences to the answer a person reads on a phone.
+
+A figure, date, name or document answer starts with one direct line — the figure (or date, name,
+document number) picked out of the quoted sentence, with the place and period the fact table
+knows for it: "300 đảng viên mới — huyện Quảng Trạch, năm 2016 [1]". The verbatim quotes follow,
+each cited ``[n]``. A quote longer than a phone screen is cut to the clauses around what it
+answers (the citation keeps the exact offsets of what is shown).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.answering.features import person_names
+from bot.query import Query
+from bot.types import Citation, Evidence
+from ingest.facts import Fact
+from ingest.lexicon import DOCUMENT_RE, YEAR_RE
+from ingest.numbers import Number, find_numbers
+from ingest.vietnamese import fold, keys, with_bigrams
+
+MAX_QUOTE_CHARS = 420  # a longer sentence is cut to the clauses around its answer
+_DATE_RES = (
+    re.compile(r"\btừ (?:ngày )?\d{1,2}(?:\s*[/.-]\s*\d{1,2})? (?:đến|tới|-) (?:ngày )?\d{1,2}\s*[/.-]\s*\d{1,2}(?:\s*[/.-]\s*(?:19|20)\d\d)?", re.I),
+    re.compile(r"\b\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*(?:19|20)\d\d\b"),
+    re.compile(r"\bngày \d{1,2} tháng \d{1,2}(?: năm (?:19|20)\d\d)?", re.I),
+    re.compile(r"\b(?:ngày )\d{1,2}\s*[/.-]\s*\d{1,2}\b", re.I),
+    re.compile(r"\btháng \d{1,2}\s*[/.-]\s*(?:19|20)\d\d\b", re.I),
+)  # fmt: skip
+_CLAUSE_RE = re.compile(r"[,;:]\s+|\s+[-–]\s+")
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A span of an article to quote, and the evidence it came from."""
+
+    evidence: Evidence
+    start: int  # offsets in the article
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Pick:
+    """What answers the question inside a quote: ``quote.text[start:end]``."""
+
+    kind: str  # "count", "share", "date", "year", "person", "document"
+    text: str
+    start: int
+    end: int
+    fact: Fact | None = None
+
+
+def _slot_terms(query: Query) -> set[str]:
+    return set(with_bigrams(list(query.slot)))
+
+
+def _window_cover(text: str, start: int, end: int, slot: set[str]) -> float:
+    if not slot:
+        return 0.0
+    window = text[max(0, start - 50) : end + 50]
+    found = set(with_bigrams([fold(k) for k in keys(window)]))
+    return len(found & slot) / len(slot)
+
+
+def _stated(query: Query, number: Number) -> bool:
+    digits = re.sub(r"\D", "", number.text)
+    return any(re.sub(r"\D", "", s) == digits for s in query.stated)
+
+
+def pick_figures(query: Query, text: str) -> list[Pick]:
+    """The figures of ``text`` that answer a count and/or share question, best first."""
+    asked = set(query.answer_types)
+    want_share, want_count = "share" in asked, "count" in asked
+    if not (want_share or want_count):
+        return []
+    head = query.head if query.head and query.head != "%" else None
+    slot = _slot_terms(query)
+    scored: list[tuple[float, Pick]] = []
+    for number in find_numbers(text):
+        if _stated(query, number):
+            continue
+        percent = number.measure == "percent"
+        unit = fold(number.unit or "")
+        score = 2.0 * _window_cover(text, number.start, number.unit_end or number.end, slot)
+        if head and unit and unit.startswith(head.split()[0]):
+            score += 2
+        elif head and head.startswith("dang vien") and unit.startswith("quan chung"):
+            score += 1.5
+        if percent:
+            score += 2 if want_share else -1
+        elif want_count:
+            score += 1 if unit else 0.3
+        end = number.unit_end or number.end
+        kind = "share" if percent else "count"
+        scored.append((score, Pick(kind, text[number.start : end], number.start, end)))
+    scored.sort(key=lambda item: (-item[0], item[1].start))
+    picks: list[Pick] = []
+    for kind, wanted in (("count", want_count), ("share", want_share)):
+        best = next((p for _, p in scored if p.kind == kind), None)
+        if wanted and best is not None:
+            picks.append(best)
+    if not picks and scored:
+        picks.append(scored[0][1])
+    return sorted(picks, key=lambda p: p.start)
+
+
+def pick_answer(query: Query, text: str) -> list[Pick]:
+    """What the question asks for, found in ``text`` (a quote): figures, a date, a year, a
+    person's name or a document number."""
+    asked = set(query.answer_types)
+    picks = pick_figures(query, text)
+    if "date" in asked:
+        stated = {re.sub(r"\D", "", d) for d in re.findall(r"\d{1,2}\s*/\s*\d{1,2}(?:/\d{4})?", query.text)}
+        for pattern in _DATE_RES:
+            found = [m for m in pattern.finditer(text) if re.sub(r"\D", "", m.group()) not in stated]
+            if found:
+                m = found[0]
+                picks.append(Pick("date", m.group(), m.start(), m.end()))
+                break
+    if "year" in asked and not picks:
+        years = [m for m in YEAR_RE.finditer(text) if m.group() not in query.years]
+        if years:
+            picks.append(Pick("year", years[0].group(), years[0].start(), years[0].end()))
+    if "person" in asked:
+        names = person_names(text)
+        if names:
+            start, end = names[0]
+            picks.append(Pick("person", text[start:end], start, end))
+    if "document" in asked:
+        docs = [m for m in DOCUMENT_RE.finditer(text) if m.group() not in query.text]
+        if docs:
+            picks.append(Pick("document", docs[0].group(), docs[0].start(), docs[0].end()))
+    return picks
+
+
+def shorten(text: str, focus: tuple[int, int] | None, limit: int = MAX_QUOTE_CHARS) -> tuple[int, int]:
+    """The span of ``text`` to quote: all of it when short, else whole clauses around
+    ``focus`` (or from the start) up to about ``limit`` characters."""
+    if len(text) <= limit:
+        return 0, len(text)
+    cuts = [0] + [m.end() for m in _CLAUSE_RE.finditer(text)] + [len(text)]
+    center = focus[0] if focus else 0
+    start = max((c for c in cuts if c <= center), default=0)
+    end = start
+    for c in cuts:
+        if c > end and c - start <= limit:
+            end = c
+    if focus and end < focus[1]:
+        end = min(len(text), max(focus[1], start + limit))
+    if end <= start:
+        end = min(len(text), start + limit)
+    return start, end
+
+
+def direct_line(picks: Sequence[Pick], n: int, fact: Fact | None) -> str:
+    """ "300 đảng viên mới — huyện Quảng Trạch, năm 2016 [1]"."""
+    what = "; ".join(dict.fromkeys(p.text for p in picks))
+    where = []
+    if fact is not None:
+        if fact.place:
+            where.append(fact.place)
+        if fact.period and not fact.period.startswith("ngày đăng"):
+            where.append(fact.period)
+    return f"{what}{' — ' + ', '.join(where) if where else ''} [{n}]"
+
+
+def citation_for(n: int, quote: Quote) -> Citation:
+    ev = quote.evidence
+    return Citation(
+        n=n,
+        article_id=ev.article_id,
+        title=ev.title,
+        date=ev.date,
+        origin=ev.origin,
+        quote=quote.text,
+        start=quote.start,
+        end=quote.end,
+        link=ev.link,
+    )

@@ -1,0 +1,320 @@
+"""The extractive answerer: quote the sentences of the retrieved passages that answer.
+
+No model and no network at answer time. Each sentence of the top passages is a candidate; the
+fitted ranker (``ranker.py``) turns its features (``features.py``) into the probability that it
+answers. The decision is a few named steps, each of which ``explain`` can show:
+
+1. **mismatch** — a candidate about another year than the one asked (it names other years, its
+   figures are of another period, or the article never mentions the year), or from an article
+   that names none of the places the question names, cannot be the answer;
+2. **threshold** — the best remaining candidate must be likely enough, else the answer is an
+   honest refusal (saying which year is not reported, and what is, when that was the reason);
+3. **selection** — the best sentence, plus a neighbour that holds an asked kind it lacks (the
+   name after the sentence about the event), plus close runners-up for questions of several
+   asks or how-questions, within a phone-sized budget;
+4. **compose** — a direct line with the figure, date or name, then the verbatim quotes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.answering.compose import Quote, citation_for, direct_line, pick_answer, shorten
+from bot.answering.features import (
+    CHECKABLE,
+    INDEX,
+    ArticleView,
+    Candidate,
+    QuestionTerms,
+    build_view,
+    candidates,
+    featurize,
+    kinds_held,
+    question_terms,
+)
+from bot.answering.ranker import Ranker, load_ranker
+from bot.query import Query
+from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Citation, Evidence
+
+if TYPE_CHECKING:
+    from index.facts import FactStore
+    from index.lexical import LexicalIndex
+    from index.store import ArticleStore
+    from ingest.facts import Fact
+
+VIEW_CACHE = 512  # articles kept split into sentences between questions
+
+
+@dataclass
+class Scored:
+    """A candidate with its features, probability and why it was set aside (if it was)."""
+
+    candidate: Candidate
+    row: list[float]
+    probability: float
+    mismatch: str | None = None  # "period" or "place"
+
+
+@dataclass
+class Ranking:
+    query: Query
+    scored: list[Scored] = field(default_factory=list)  # best first
+
+    @property
+    def eligible(self) -> list[Scored]:
+        return [s for s in self.scored if s.mismatch is None]
+
+
+def mismatch(query: Query, row: Sequence[float]) -> str | None:
+    if query.years and (
+        row[INDEX["year_other"]] > 0
+        or row[INDEX["year_absent"]] > 0
+        or row[INDEX["fact_period_mismatch"]] > 0
+    ):
+        return "period"
+    if query.entities and row[INDEX["entity_article"]] == 0:
+        return "place"
+    return None
+
+
+class ExtractiveAnswerer:
+    def __init__(
+        self,
+        lexical: LexicalIndex | None = None,
+        store: ArticleStore | None = None,
+        facts: FactStore | None = None,
+        ranker: Ranker | None = None,
+    ) -> None:
+        self.lexical = lexical
+        self.store = store
+        self.facts = facts
+        self.ranker = ranker or load_ranker()
+        self._views: OrderedDict[tuple[str, str], ArticleView] = OrderedDict()
+
+    # --- inputs ------------------------------------------------------------------------------
+    def view_of(self, ev: Evidence) -> ArticleView:
+        article = self.store.get(ev.article_id) if self.store is not None else None
+        if article is None or article.text[ev.start : ev.end] != ev.text:
+            # No store (tests, a generator's own evidence): the passage stands for its article.
+            return build_view(ev.article_id, ev.title, ev.date, " " * ev.start + ev.text)
+        key = (article.article_id, article.content_hash)
+        view = self._views.get(key)
+        if view is None:
+            view = build_view(article.article_id, article.title, article.date, article.text)
+            self._views[key] = view
+            while len(self._views) > VIEW_CACHE:
+                self._views.popitem(last=False)
+        else:
+            self._views.move_to_end(key)
+        return view
+
+    def terms(self, query: Query) -> QuestionTerms:
+        lexical = self.lexical
+
+        def doc_freq(terms: list[str], exact: bool) -> dict[str, int]:
+            if lexical is None:
+                return dict.fromkeys(terms, 0)
+            return lexical.doc_freqs(terms, column="exact" if exact else "folded")
+
+        passages = lexical.count() if lexical is not None else 1
+        return question_terms(query, doc_freq, max(1, passages))
+
+    def _facts_of(self, article_id: str) -> Sequence[Fact]:
+        return self.facts.query(article_id=article_id) if self.facts is not None else ()
+
+    # --- steps -------------------------------------------------------------------------------
+    def rank(self, query: Query, evidence: Sequence[Evidence]) -> Ranking:
+        cands = candidates(evidence, self.view_of)
+        rows = featurize(query, self.terms(query), cands, self._facts_of)
+        scored = [
+            Scored(c, row, self.ranker.probability(row), mismatch(query, row))
+            for c, row in zip(cands, rows, strict=True)
+        ]
+        scored.sort(key=lambda s: (-s.probability, s.candidate.rank, s.candidate.start))
+        return Ranking(query, scored)
+
+    def select(self, ranking: Ranking) -> list[Scored]:
+        """The sentences to quote, best first; empty when the best is not likely enough."""
+        settings = self.ranker.selection
+        eligible = ranking.eligible
+        if not eligible or eligible[0].probability < settings.threshold:
+            return []
+        query = ranking.query
+        top = eligible[0]
+        chosen = [top]
+        practice = "practice" in query.answer_types
+        budget = settings.max_quotes_practice if practice else settings.max_quotes
+        multi = query.asks > 1 or len(query.answer_types) > 1
+
+        def same(s: Scored) -> bool:
+            return s.candidate.view.article_id == top.candidate.view.article_id
+
+        def distance(s: Scored) -> int:
+            return abs(s.candidate.index - top.candidate.index)
+
+        def overlaps(s: Scored) -> bool:
+            c = s.candidate
+            return any(
+                c.view.article_id == o.candidate.view.article_id
+                and c.start < o.candidate.end
+                and o.candidate.start < c.end
+                for o in chosen
+            )
+
+        missing = (set(query.answer_types) & CHECKABLE) - kinds_held(top.candidate.text)
+        while missing and len(chosen) < budget:
+            pool = [
+                s
+                for s in eligible
+                if s not in chosen
+                and same(s)
+                and not overlaps(s)
+                and distance(s) <= settings.adjacent_missing
+                and kinds_held(s.candidate.text) & missing
+                and s.probability >= settings.ratio_missing * top.probability
+            ]
+            if not pool:
+                break
+            chosen.append(pool[0])
+            missing -= kinds_held(pool[0].candidate.text)
+        for s in eligible[1:]:
+            if len(chosen) >= budget:
+                break
+            if s in chosen or overlaps(s):
+                continue
+            ratio = s.probability / top.probability
+            if (
+                ratio >= settings.ratio
+                or (practice and same(s) and distance(s) <= settings.adjacent
+                    and ratio >= settings.ratio_adjacent)
+                or (multi and same(s) and ratio >= settings.ratio_multi)
+            ):  # fmt: skip
+                chosen.append(s)
+        return chosen
+
+    # --- the answer --------------------------------------------------------------------------
+    def answer(self, query: Query, evidence: Sequence[Evidence]) -> Answer:
+        ranking = self.rank(query, evidence)
+        chosen = self.select(ranking)
+        if not chosen:
+            return self.refusal(query, ranking)
+        return self.compose(query, chosen)
+
+    def refusal(self, query: Query, ranking: Ranking | None = None) -> Answer:
+        text = REFUSAL_EN if query.language == "en" else REFUSAL_VI
+        citations: list[Citation] = []
+        best = ranking.scored[0] if ranking and ranking.scored else None
+        if (
+            best is not None
+            and best.mismatch == "period"
+            and best.probability >= self.ranker.selection.threshold
+        ):
+            # The articles report another period: say the asked one is not reported, show what is.
+            years = ", ".join(query.years)
+            quote = self._quote(best.candidate, None)
+            citations.append(citation_for(1, quote))
+            if query.language == "en":
+                text = (
+                    f"The ingested articles do not report this for {years}. "
+                    f"What they report: “{quote.text}” [1]"
+                )
+            else:
+                text = (
+                    f"Các bài viết đã nạp không nêu số liệu này cho năm {years}. "
+                    f"Bài viết gần nhất nêu: “{quote.text}” [1]"
+                )
+        return Answer(
+            question=query.text,
+            text=text,
+            refused=True,
+            citations=citations,
+            language=query.language,
+        )
+
+    def _quote(self, c: Candidate, focus: tuple[int, int] | None) -> Quote:
+        start, end = shorten(c.text, focus)
+        text = c.text[start:end]
+        stripped = len(text) - len(text.lstrip())
+        text = text.strip()
+        begin = c.start + start + stripped
+        return Quote(c.evidence, begin, begin + len(text), text)
+
+    def compose(self, query: Query, chosen: Sequence[Scored]) -> Answer:
+        top, rest = chosen[0], list(chosen[1:])
+        # Reading order for what backs the best sentence; the best sentence first.
+        rest.sort(key=lambda s: (s.candidate.view.article_id != top.candidate.view.article_id,
+                                 s.candidate.view.article_id, s.candidate.start))  # fmt: skip
+        ordered = [top, *rest]
+        picks_by_quote = [pick_answer(query, s.candidate.text) for s in ordered]
+        quotes: list[Quote] = []
+        for s, picks in zip(ordered, picks_by_quote, strict=True):
+            focus = (picks[0].start, picks[-1].end) if picks else None
+            quotes.append(self._quote(s.candidate, focus))
+        citations = [citation_for(n, q) for n, q in enumerate(quotes, start=1)]
+        lines: list[str] = []
+        direct = next(
+            ((n, picks) for n, picks in enumerate(picks_by_quote, start=1) if picks), None
+        )
+        if direct is not None:
+            n, picks = direct
+            s = ordered[n - 1]
+            fact = self._fact_for(s.candidate, picks[0].start)
+            lines.append(direct_line(picks, n, fact))
+            if query.language == "en":
+                lines.append("Quoted from the articles (in Vietnamese):")
+        else:
+            lines.append(
+                "From the articles (quoted in Vietnamese):"
+                if query.language == "en"
+                else "Theo các bài viết đã nạp:"
+            )
+        lines += [f"“{q.text}” [{c.n}]" for q, c in zip(quotes, citations, strict=True)]
+        return Answer(
+            question=query.text,
+            text="\n".join(lines),
+            refused=False,
+            citations=citations,
+            language=query.language,
+        )
+
+    def _fact_for(self, c: Candidate, offset: int) -> Fact | None:
+        """The fact-table entry for a figure at ``offset`` in a candidate's text."""
+        absolute = c.start + offset
+        return next(
+            (f for f in self._facts_of(c.view.article_id) if f.figure_start == absolute), None
+        )
+
+    # --- for maintainers ---------------------------------------------------------------------
+    def explain(self, query: Query, evidence: Sequence[Evidence], top: int = 5) -> dict[str, object]:
+        """The best candidates with every feature, its weight's effect and the probability, and
+        the steps' outcome: why the answer was chosen or refused."""
+        ranking = self.rank(query, evidence)
+        chosen = self.select(ranking)
+        settings = self.ranker.selection
+        return {
+            "question": query.text,
+            "answer_types": list(query.answer_types),
+            "years": list(query.years),
+            "places": list(query.entities),
+            "threshold": settings.threshold,
+            "decision": "answer" if chosen else "refuse",
+            "chosen": [ranking.scored.index(s) + 1 for s in chosen],
+            "candidates": [
+                {
+                    "rank": i,
+                    "probability": round(s.probability, 4),
+                    "mismatch": s.mismatch,
+                    "passage_rank": s.candidate.rank,
+                    "title": s.candidate.view.title,
+                    "text": s.candidate.text,
+                    "features": {
+                        name: {"value": round(value, 4), "effect": round(effect, 4)}
+                        for name, value, effect in self.ranker.contributions(s.row)
+                    },
+                }
+                for i, s in enumerate(ranking.scored[:top], start=1)
+            ],
+        }

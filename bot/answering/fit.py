@@ -1,0 +1,344 @@
+"""Fit the answer ranker's weights and selection settings on labelled questions.
+
+    python -m bot.answering.fit            # rebuilds bot/answering/weights.json
+
+Data: the sample articles (``samples/corpus``) and the news reports in ``eval/news``, ingested
+into one index, and the questions of ``eval/news.jsonl``. The news questions are split **by
+article** into a fixed tuning half and a test half: articles whose number is odd (``mt_01``,
+``nb_03``, …) and the questions about them tune; the even ones are never seen by the fit. A
+compare/total question belongs to a half only when all its articles do; an unanswerable one
+(no article) goes by the parity of its own number.
+
+Labels: a candidate sentence is positive when it comes from the question's article and holds at
+least one expected answer string (numbers matched whole: "5" is not in "15"). Each answerable
+question also adds its candidates with its own article taken away, every one negative: the
+ranker must learn what "no answer here" looks like, not only which sentence is best.
+
+Model: L2-regularised logistic regression (Newton's method, numpy), so the probability it gives
+is what the refusal threshold is set on. The selection settings (threshold, how many sentences
+to quote) are chosen by grid search on the tuning half, scoring the real answer each setting
+produces. The report gives both halves, a 5-fold cross-validation by article over all news
+questions, and the weights; ``tests/test_fit.py`` checks that a fresh fit reproduces the
+shipped file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import re
+import sys
+import tempfile
+import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.answering.extractive import ExtractiveAnswerer, Ranking, Scored, mismatch
+from bot.answering.features import FEATURES, Candidate, candidates, featurize
+from bot.answering.ranker import WEIGHTS_PATH, Ranker, Selection, save_ranker
+from bot.evaluate import EvalCase, load_cases
+from bot.query import Query, analyse
+
+REPO = Path(__file__).resolve().parents[2]
+ARTICLES = (REPO / "samples" / "corpus", REPO / "eval" / "news")
+QUESTIONS = REPO / "eval" / "news.jsonl"
+L2 = 1.0
+FOLDS = 5
+GRID: dict[str, Sequence[float]] = {
+    "threshold": (0.1, 0.15, 0.2),
+    "ratio": (0.7, 0.85),
+    "ratio_adjacent": (0.2, 0.35),
+    "ratio_multi": (0.4, 0.6, 1.0),
+    "ratio_missing": (0.05, 0.15),
+    "adjacent_missing": (1, 2),
+    "max_quotes_practice": (3, 4),
+}
+
+
+@dataclass
+class Example:
+    case: EvalCase
+    half: str  # "tune" or "test"
+    article: str  # the news article it is about ("" for unanswerable, several joined by +)
+    query: Query
+    cands: list[Candidate]
+    origins: list[str]  # basename of each candidate's article
+    rows: np.ndarray
+    labels: np.ndarray
+    negatives: np.ndarray  # features of the candidates with the question's own article removed
+
+
+def article_number(name: str) -> int | None:
+    match = re.search(r"_(\d+)\.", name)
+    return int(match.group(1)) if match else None
+
+
+def half_of(case: EvalCase) -> str:
+    if not case.sources:
+        digits = re.sub(r"\D", "", case.id)
+        return "tune" if digits and int(digits) % 2 else "test"
+    numbers = [article_number(s) for s in case.sources]
+    return "tune" if all(n is not None and n % 2 for n in numbers) else "test"
+
+
+def contains(text: str, expected: str) -> bool:
+    """``expected`` in ``text``, a number only as a whole number."""
+    text, expected = unicodedata.normalize("NFC", text), unicodedata.normalize("NFC", expected)
+    pattern = re.escape(expected)
+    if expected[:1].isdigit():
+        pattern = r"(?<![\d.,])" + pattern
+    if expected[-1:].isdigit():
+        pattern += r"(?![\d]|[.,]\d)"
+    return re.search(pattern, text) is not None
+
+
+def build_examples(bot: Any, cases: Sequence[EvalCase]) -> list[Example]:
+    """Retrieval, candidates and features for every question, as the service answers it."""
+    from bot.answer import evidence_from_hits
+
+    answerer: ExtractiveAnswerer = bot.answerer
+    basenames: dict[str, str] = {}
+
+    def basename(article_id: str) -> str:
+        if article_id not in basenames:
+            article = bot.store.get(article_id)
+            basenames[article_id] = Path(article.origin).name if article else ""
+        return basenames[article_id]
+
+    examples: list[Example] = []
+    width = len(FEATURES)
+    for case in cases:
+        query = analyse(case.question)
+        hits = bot.search(case.question, k=bot.settings.top_k)
+        evidence = evidence_from_hits(hits, bot.store)
+        cands = candidates(evidence, answerer.view_of)
+        terms = answerer.terms(query)
+        rows = featurize(query, terms, cands, answerer._facts_of)
+        origins = [basename(c.view.article_id) for c in cands]
+        labels = [
+            sum(1 for e in case.expect if contains(c.text, e))
+            if len(case.sources) == 1 and origin == case.sources[0]
+            else 0
+            for c, origin in zip(cands, origins, strict=True)
+        ]
+        negatives: list[list[float]] = []
+        if len(case.sources) == 1:
+            rest = [c for c, o in zip(cands, origins, strict=True) if o != case.sources[0]]
+            negatives = featurize(query, terms, rest, answerer._facts_of)
+        examples.append(
+            Example(
+                case=case,
+                half=half_of(case),
+                article="+".join(case.sources),
+                query=query,
+                cands=cands,
+                origins=origins,
+                rows=np.array(rows, dtype=float).reshape(len(cands), width),
+                labels=np.array(labels, dtype=int),
+                negatives=np.array(negatives, dtype=float).reshape(len(negatives), width),
+            )
+        )
+    return examples
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2, iterations: int = 100) -> np.ndarray:
+    """Weights (bias last) of an L2-regularised logistic regression, by Newton's method."""
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    beta = np.zeros(xb.shape[1])
+    penalty = l2 * np.eye(xb.shape[1])
+    penalty[-1, -1] = 0.0  # the bias is not shrunk
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ beta, -60, 60)))
+        gradient = xb.T @ (p - y) + penalty @ beta
+        hessian = (xb * (p * (1 - p))[:, None]).T @ xb + penalty
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return beta
+
+
+def fit_ranker(examples: Sequence[Example], l2: float = L2) -> Ranker:
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    for ex in examples:
+        if len(ex.case.sources) != 1 or not len(ex.rows):
+            continue
+        xs += [ex.rows, ex.negatives]
+        ys += [(ex.labels > 0).astype(float), np.zeros(len(ex.negatives))]
+    beta = fit_logistic(np.vstack(xs), np.concatenate(ys), l2)
+    weights = {name: float(w) for name, w in zip(FEATURES, beta[:-1], strict=True)}
+    return Ranker(weights=weights, bias=float(beta[-1]))
+
+
+def answer_ok(example: Example, answerer: ExtractiveAnswerer, ranker: Ranker) -> dict[str, Any]:
+    """The answer the ranker leads to, judged as ``tinbot eval`` judges it."""
+    scored = [
+        Scored(c, list(row), ranker.probability(row), mismatch(example.query, row))
+        for c, row in zip(example.cands, example.rows, strict=True)
+    ]
+    scored.sort(key=lambda s: (-s.probability, s.candidate.rank, s.candidate.start))
+    answerer.ranker = ranker
+    chosen = answerer.select(Ranking(example.query, scored))
+    case = example.case
+    if not chosen:
+        return {"ok": not case.answerable, "refused": True, "chars": 0, "direct": False}
+    answer = answerer.compose(example.query, chosen)
+    text = unicodedata.normalize("NFC", answer.text)
+    first = Path(answer.citations[0].origin).name if answer.citations else ""
+    ok = (
+        case.answerable
+        and all(e in text for e in case.expect)
+        and (len(case.sources) != 1 or first == case.sources[0])
+    )
+    head = text[:160]
+    return {
+        "ok": ok,
+        "refused": False,
+        "chars": len(answer.text),
+        "direct": all(e in head for e in case.expect),
+    }
+
+
+def evaluate(
+    examples: Sequence[Example], answerer: ExtractiveAnswerer, ranker: Ranker
+) -> dict[str, Any]:
+    by_type: dict[str, list[bool]] = defaultdict(list)
+    refused_answerable = 0
+    answerable = 0
+    unanswerable_refused = 0
+    unanswerable = 0
+    sizes: list[int] = []
+    direct: list[bool] = []
+    for ex in examples:
+        if len(ex.case.sources) > 1:
+            continue  # compare / total: answered from several articles, not by the ranker
+        result = answer_ok(ex, answerer, ranker)
+        by_type[ex.case.type].append(result["ok"])
+        if ex.case.answerable:
+            answerable += 1
+            refused_answerable += result["refused"]
+            if not result["refused"]:
+                sizes.append(result["chars"])
+                if ex.case.type in ("statistic",) or "count" in ex.query.answer_types:
+                    direct.append(result["direct"])
+        else:
+            unanswerable += 1
+            unanswerable_refused += result["refused"]
+    answerable_ok = [ok for t, oks in by_type.items() if t != "unanswerable" for ok in oks]
+    return {
+        "answer": round(float(np.mean(answerable_ok)), 3) if answerable_ok else 0.0,
+        "questions": sum(len(v) for v in by_type.values()),
+        "by_type": {t: round(float(np.mean(v)), 3) for t, v in sorted(by_type.items())},
+        "answerable_refused": refused_answerable,
+        "answerable": answerable,
+        "unanswerable_refused": unanswerable_refused,
+        "unanswerable": unanswerable,
+        "median_chars": int(np.median(sizes)) if sizes else 0,
+        "max_chars": max(sizes, default=0),
+        "figure_in_direct_line": round(float(np.mean(direct)), 3) if direct else 0.0,
+    }
+
+
+def _objective(metrics: dict[str, Any]) -> tuple[float, ...]:
+    answered = metrics["answer"] * metrics["answerable"]
+    refused = metrics["unanswerable_refused"]
+    total = metrics["answerable"] + metrics["unanswerable"]
+    return ((answered + refused) / max(1, total), -metrics["median_chars"])
+
+
+def tune_selection(
+    examples: Sequence[Example], answerer: ExtractiveAnswerer, ranker: Ranker
+) -> Selection:
+    names = list(GRID)
+    best: tuple[tuple[float, ...], Selection] | None = None
+    for values in itertools.product(*(GRID[n] for n in names)):
+        selection = Selection(**dict(zip(names, values, strict=True)))  # type: ignore[arg-type]
+        score = _objective(evaluate(examples, answerer, replace(ranker, selection=selection)))
+        if best is None or score > best[0]:
+            best = (score, selection)
+    assert best is not None
+    return best[1]
+
+
+def cross_validate(
+    examples: Sequence[Example], answerer: ExtractiveAnswerer, selection: Selection
+) -> dict[str, Any]:
+    """Answer accuracy over ``FOLDS`` folds of articles, each fold fitted on the others."""
+    articles = sorted({ex.article for ex in examples if ex.article})
+    fold_of = {a: i % FOLDS for i, a in enumerate(articles)}
+    scores: list[float] = []
+    for fold in range(FOLDS):
+        held = [ex for ex in examples if ex.article and fold_of[ex.article] == fold]
+        train = [ex for ex in examples if ex.article and fold_of[ex.article] != fold]
+        ranker = replace(fit_ranker(train), selection=selection)
+        scores.append(evaluate(held, answerer, ranker)["answer"])
+    return {"folds": [round(s, 3) for s in scores], "mean": round(float(np.mean(scores)), 3)}
+
+
+def open_index(data_dir: Path) -> Any:
+    """The index of the sample articles and the news reports, built when missing."""
+    from bot.service import Tinbot
+    from bot.settings import Settings
+
+    settings = Settings.from_env({"TINBOT_DATA_DIR": str(data_dir)})
+    bot = Tinbot.open(settings)
+    report = bot.ingest([str(p) for p in ARTICLES])
+    failed = [r for r in report.results if r.status == "failed"]
+    if failed:
+        bot.close()
+        raise SystemExit(f"cannot build the training index: {failed[0].origin}: {failed[0].reason}")
+    return bot
+
+
+def fit(data_dir: Path, questions: Path = QUESTIONS) -> tuple[Ranker, dict[str, Any]]:
+    bot = open_index(data_dir)
+    try:
+        examples = build_examples(bot, load_cases(questions))
+        answerer: ExtractiveAnswerer = bot.answerer
+        tune = [ex for ex in examples if ex.half == "tune"]
+        test = [ex for ex in examples if ex.half == "test"]
+        ranker = fit_ranker(tune)
+        selection = tune_selection(tune, answerer, ranker)
+        ranker = replace(ranker, selection=selection)
+        report = {
+            "tune": evaluate(tune, answerer, ranker),
+            "test": evaluate(test, answerer, ranker),
+            "cross_validation": cross_validate(examples, answerer, selection),
+        }
+    finally:
+        bot.close()
+    meta = {
+        "fitted_on": "eval/news.jsonl, odd-numbered articles (tuning half)",
+        "examples": sum(1 for ex in tune if len(ex.case.sources) == 1),
+        "l2": L2,
+    }
+    return replace(ranker, meta=meta), report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.answering.fit", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, help="index to use (built when missing; default: a temporary one)")
+    parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("--out", type=Path, default=WEIGHTS_PATH, help="weights file to write")
+    parser.add_argument("--report", type=Path, help="also write the figures as JSON here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="tinbot-fit-") as tmp:
+        ranker, report = fit(args.data_dir or Path(tmp), args.questions)
+    save_ranker(ranker, args.out)
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    if args.report:
+        args.report.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
