@@ -91,6 +91,25 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def format_explain(explained: dict[str, Any], features: int = 8) -> str:
+    """The ranker's view of the best candidates, for a maintainer at a terminal."""
+    lines = [
+        f"Explain — asks: {', '.join(explained['answer_types']) or '(other)'}; "
+        f"years: {', '.join(explained['years']) or '-'}; places: "
+        f"{', '.join(explained['places']) or '-'}; threshold {explained['threshold']}; "
+        f"decision: {explained['decision']} {explained['chosen'] or ''}".rstrip()
+    ]
+    for c in explained["candidates"]:
+        flag = f" ✗ {c['mismatch']} mismatch" if c["mismatch"] else ""
+        lines.append(
+            f"#{c['rank']} p={c['probability']:.3f} (passage {c['passage_rank']}){flag} — "
+            f"{c['text'][:160]}"
+        )
+        top = list(c["features"].items())[:features]
+        lines.append("    " + ", ".join(f"{n}={f['value']:g}({f['effect']:+.2f})" for n, f in top))
+    return "\n".join(lines)
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     question = " ".join(args.question).strip()
     if not question:
@@ -116,8 +135,17 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         answer = service.answer(
             question, article_ids=article_ids, date_from=args.since, date_to=args.until
         )
+        explained = service.explain(question) if args.explain else None
     finally:
         service.close()
+    if explained is not None:
+        if args.json:
+            _print_json({**answer.to_json(), "explain": explained})
+        else:
+            print(format_answer(answer))
+            print()
+            print(format_explain(explained))
+        return 0
     if args.json:
         _print_json(answer.to_json())
     else:
@@ -351,6 +379,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on/after")
     p.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on/before")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="also show the best candidate sentences with each feature, its effect and the "
+        "probability: why the answer was chosen or refused",
+    )
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("sources", help="list the ingested articles")

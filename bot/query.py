@@ -36,7 +36,8 @@ _NOT_ENTITIES = frozenset(
     Sánh Bài Viết Nơi Nào Là Gì Đảng Đảng bộ Đảng ủy Huyện Huyện ủy Thành Thành ủy Thành phố Tỉnh
     Tỉnh ủy Ban No Nghị quyết Đại hội Khối Chi bộ Phường Xã TP How What Which Who When Where
     Why Did Does Do Is Are In The Of Party District City Province Ward Bí thư Bí Thư Trưởng Phó
-    Ủy Hội Nghị Quyết Đại Giá Hôm Nay Còn Thì Sao Vậy Hiện Tổng
+    Ủy Hội Nghị Quyết Đại Giá Hôm Nay Còn Thì Sao Vậy Hiện Tổng January February March April May
+    June July August September October November December Hamlet Commune Party Committee
     """.split()
 )
 
@@ -68,66 +69,76 @@ class Query:
 def detect_language(question: str) -> Literal["vi", "en"]:
     """English when English function words are there and accented words are few (an English
     question may still quote a Vietnamese name or a document number like "20-ĐA/TU")."""
-    tokens = words(question)
+    tokens = [t.lower() for t in words(question) if not t.isdigit()]
     if not tokens:
         return "vi"
-    english = sum(1 for t in tokens if t.lower() in ENGLISH_MARKERS)
-    accented = sum(1 for t in tokens if is_accented(t))
-    return "en" if english >= 2 and accented <= max(1, len(tokens) // 8) else "vi"
+    english = sum(1 for t in tokens if t in ENGLISH_MARKERS or t in GLOSSARY)
+    return "en" if english >= 2 and english >= 0.35 * len(tokens) else "vi"
 
 
 def question_gap(text: str, start: int, end: int) -> bool:
     return bool(text[start:end].strip())
 
 
-def _entities(question: str) -> tuple[str, ...]:
-    """Runs of capitalised syllables ("Hà Nội", "Tuần Giáo", "Nui Thanh") minus generic words."""
-    found: list[str] = []
-    run: list[str] = []
-    matches = list(WORD_RE.finditer(nfc(question)))
+def entity_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of runs of capitalised syllables ("Hà Nội", "Tuần Giáo", "Nui Thanh") that are not
+    generic words, in ``nfc(text)``. Punctuation between two words ends a run: "Sơn Động (Bắc
+    Giang)" names two places."""
+    text = nfc(text)
+    matches = list(WORD_RE.finditer(text))
     tokens = [m.group() for m in matches]
-    # Punctuation between two words ends a name: "Sơn Động (Bắc Giang)" names two places.
     breaks = {
         i
         for i in range(1, len(matches))
-        if question_gap(nfc(question), matches[i - 1].end(), matches[i].start())
+        if question_gap(text, matches[i - 1].end(), matches[i].start())
     }
-    for i, token in enumerate(tokens + [""]):
+    spans: list[tuple[int, int]] = []
+    run: list[re.Match[str]] = []
+    for i, token in enumerate([*tokens, ""]):
         if i in breaks and run:
-            found.append(fold(" ".join(run)))
+            spans.append((run[0].start(), run[-1].end()))
             run = []
         capital = token[:1].isupper() and not token.isdigit()
         # A generic word cannot start a name but may continue one ("Núi Thành").
         # The first word is capitalised anyway; it starts a name only when the next word is
         # capitalised too ("Tuần Giáo kết nạp …", not "Bình quân …").
-        first_alone = i == 0 and not tokens[1:2] or (i == 0 and not tokens[1][:1].isupper())
+        first_alone = i == 0 and (not tokens[1:2] or not tokens[1][:1].isupper())
         generic = not run and (key(token) in _NOT_ENTITIES or first_alone)
         if capital and not generic:
-            run.append(token)
+            run.append(matches[i])
             continue
         if run:
-            found.append(fold(" ".join(run)))
+            spans.append((run[0].start(), run[-1].end()))
             run = []
-    return tuple(dict.fromkeys(found))
+    return spans
+
+
+def _entities(question: str) -> tuple[str, ...]:
+    """Folded names of the places and people a question names."""
+    text = nfc(question)
+    return tuple(dict.fromkeys(fold(" ".join(words(text[s:e]))) for s, e in entity_spans(text)))
 
 
 _HEAD_RE = re.compile(r"\b(?:bao nhieu|how many|may)\s+((?:[a-z]+\s?){1,2})")
+_HEAD_SO_RE = re.compile(r"\b(?:tong so|so luong|so)\s+((?:[a-z]+\s?){1,2})")
 _HEAD_STOP = frozenset("nguoi la co duoc thi vao cua trong o the did do does".split())
 
 
 def _head(folded_question: str) -> str | None:
-    """The counted noun: "kết nạp bao nhiêu đảng viên" → "dang vien"; "mấy lớp" → "lop"."""
-    match = _HEAD_RE.search(folded_question)
-    if not match:
-        return None
-    syllables = match.group(1).split()
-    if syllables[:2] == ["phan", "tram"]:
-        return "%"
-    while syllables and syllables[-1] in _HEAD_STOP:
-        syllables.pop()
-    if not syllables or syllables[0] in _HEAD_STOP:
-        return None
-    return " ".join(syllables)
+    """The counted noun: "kết nạp bao nhiêu đảng viên" → "dang vien"; "mấy lớp" → "lop";
+    "tổng số đảng viên … là bao nhiêu" → "dang vien"."""
+    for pattern in (_HEAD_RE, _HEAD_SO_RE):
+        match = pattern.search(folded_question)
+        if not match:
+            continue
+        syllables = match.group(1).split()
+        if syllables[:2] == ["phan", "tram"]:
+            return "%"
+        while syllables and syllables[-1] in _HEAD_STOP:
+            syllables.pop()
+        if syllables and syllables[0] not in _HEAD_STOP:
+            return " ".join(syllables)
+    return None
 
 
 _FOCUS_RE = re.compile(r"\b([a-z]+ [a-z]+) (?:gi|nao)\b")
@@ -252,7 +263,9 @@ def analyse(question: str) -> Query:
         years=tuple(dict.fromkeys(YEAR_RE.findall(question))),
         entities=_entities(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text)),
         search_text=search_text,
-        answer_types=answer_types(folded),
+        answer_types=answer_types(
+            folded if language == "vi" else folded + folded_question(search_text)
+        ),
         asks=max(1, len(_ASK_RE.findall(folded))),
         slot=slot_words(folded if language == "vi" else folded_question(search_text)),
         stated=tuple(m for m in _STATED_RE.findall(question) if not YEAR_RE.fullmatch(m)),

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from bot.answer import evidence_from_hits, example_questions
 from bot.answering.extractive import ExtractiveAnswerer
+from bot.answering.multi import answer_multi, is_multi
 from bot.errors import IngestError, StoreLockedError, TinbotError
 from bot.facts_answer import FactsAnswerer
 from bot.query import Query, analyse
@@ -598,6 +599,16 @@ class Tinbot:
         query = analyse(question)
         from_facts = None
         if article_ids is None and date_from is None and date_to is None:
+            kind = is_multi(query)
+            if kind is not None and self._generator is None:
+                multi = answer_multi(
+                    query,
+                    kind,
+                    self._answer_one,
+                    lambda q, c: self.answerer.fact_scores(q, c.article_id, c.start, c.end),
+                )
+                if multi is not None:
+                    return [], multi
             from_facts = self.facts_answerer.answer(question, query)
             if from_facts is not None and self._generator is None:
                 return [], from_facts
@@ -630,6 +641,10 @@ class Tinbot:
         ]
         merged = (facts_evidence + rest)[: max(self.settings.top_k, len(facts_evidence))]
         return [replace(e, n=i) for i, e in enumerate(merged, start=1)], from_facts
+
+    def _answer_one(self, query: Query) -> Answer:
+        hits = self._search(query, self.settings.top_k)
+        return self.answerer.answer(query, evidence_from_hits(hits, self.store))
 
     def articles(self) -> list[ArticleInfo]:
         return self.store.articles()

@@ -253,6 +253,35 @@ RESULT_SENTENCE_RE = re.compile(r"\b(?:da ket nap|ket nap duoc|ket nap|dat|vuot|
 # Phrases that make a question ask about a stock ("có bao nhiêu đảng viên") not a flow.
 STOCK_CUES: tuple[str, ...] = ("hien co", "co tong cong", "tong so", "co bao nhieu", "in total")
 
+# Folded phrases that make a question about several places a comparison or a total.
+COMPARE_CUES: tuple[str, ...] = (
+    " so sanh ",
+    " nhieu hon ",
+    " it hon ",
+    " cao hon ",
+    " thap hon ",
+    " lon hon ",
+    " nho hon ",
+    " noi nao ",
+    " ben nao ",
+    " compare ",
+    " more ",
+    " fewer ",
+    " higher ",
+    " lower ",
+)
+TOTAL_CUES: tuple[str, ...] = (
+    " cong lai ",
+    " cong ca ",
+    " cong so ",
+    " tong cong ",
+    " gop lai ",
+    " combined ",
+    " in total ",
+    " altogether ",
+    " add up ",
+)
+
 # --- periods -----------------------------------------------------------------------------------
 
 YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
@@ -364,8 +393,8 @@ GLOSSARY: dict[str, str] = dict(
             "wards": "phường",
             "commune": "xã",
             "communes": "xã",
-            "hamlets": "xóm",
-            "hamlet": "xóm",
+            "hamlets": "thôn xóm ấp",
+            "hamlet": "thôn xóm ấp",
             "villages": "thôn bản",
             "village": "thôn bản",
             "women": "nữ",
@@ -473,6 +502,67 @@ GLOSSARY: dict[str, str] = dict(
             "learners": "học viên",
             "farmers": "nông dân",
             "coffee": "cà phê",
+            "universities": "đại học",
+            "university": "đại học",
+            "colleges": "cao đẳng",
+            "college": "cao đẳng",
+            "schools": "trường",
+            "school": "trường",
+            "nationwide": "cả nước",
+            "whole country": "cả nước",
+            "country": "cả nước",
+            "annual": "hằng năm",
+            "annually": "hằng năm",
+            "each year": "mỗi năm",
+            "per year": "mỗi năm",
+            "aged": "độ tuổi",
+            "age": "tuổi",
+            "study": "học",
+            "studying": "học",
+            "live": "sinh sống",
+            "living": "sinh sống",
+            "registered": "đăng ký",
+            "register": "đăng ký",
+            "reached": "đạt",
+            "reach": "đạt",
+            "achieved": "đạt",
+            "exceeded": "vượt",
+            "since the start of the term": "từ đầu nhiệm kỳ",
+            "start of the term": "đầu nhiệm kỳ",
+            "as of": "tính đến",
+            "by the end of": "đến cuối",
+            "first nine months": "9 tháng đầu năm",
+            "first six months": "6 tháng đầu năm",
+            "first quarter": "quý I",
+            "training class": "lớp bồi dưỡng",
+            "training course": "lớp bồi dưỡng",
+            "admission candidates": "đối tượng kết nạp",
+            "roughly": "khoảng",
+            "approximately": "khoảng",
+            "around": "khoảng",
+            "new recruits": "tân binh",
+            "conscripts": "tân binh",
+            "military": "quân sự",
+            "hold": "giữ",
+            "positions": "chức vụ",
+            "position": "chức vụ",
+            "key positions": "chức danh chủ chốt",
+            "leaders": "lãnh đạo",
+            "leader": "lãnh đạo",
+            "youngest": "trẻ nhất",
+            "oldest": "lớn tuổi nhất",
+            "graduated": "tốt nghiệp",
+            "january": "tháng 1",
+            "february": "tháng 2",
+            "march": "tháng 3",
+            "april": "tháng 4",
+            "june": "tháng 6",
+            "july": "tháng 7",
+            "august": "tháng 8",
+            "september": "tháng 9",
+            "october": "tháng 10",
+            "november": "tháng 11",
+            "december": "tháng 12",
             "peacekeeping": "gìn giữ hòa bình",
             "vietnamese": "việt nam",
             "vietnam": "việt nam",
@@ -483,13 +573,16 @@ GLOSSARY: dict[str, str] = dict(
             "mong": "mông",
             "hmong": "mông",
             "khmer": "khmer",
-            "hoa": "hoa",
         }.items(),
         key=lambda item: -len(item[0]),
     )
 )
-# English words that say nothing about which passage answers (question words, auxiliaries).
+# Common English words: a question made mostly of these (and glossary words) is English, even
+# when it spells a Vietnamese name with its accents.
 ENGLISH_MARKERS: frozenset[str] = frozenset(
-    "how many much what which who when where why does did do is are was were the of in and "
-    "party members".split()
+    """
+    how many much what which who when where why does did do is are was were the of in and
+    a an to for by on at from with as its their his her has have had been be that this there
+    party members member people under into since during about than more most
+    """.split()
 )

@@ -70,8 +70,10 @@ def _stated(query: Query, number: Number) -> bool:
     return any(re.sub(r"\D", "", s) == digits for s in query.stated)
 
 
-def pick_figures(query: Query, text: str) -> list[Pick]:
-    """The figures of ``text`` that answer a count and/or share question, best first."""
+def pick_figures(query: Query, text: str, facts: Sequence[tuple[int, float]] = ()) -> list[Pick]:
+    """The figures of ``text`` that answer a count and/or share question, in reading order.
+    ``facts``: (offset in ``text``, how well the fact there matches the question) from the
+    fact table, which knows a figure's kind, place and period."""
     asked = set(query.answer_types)
     want_share, want_count = "share" in asked, "count" in asked
     if not (want_share or want_count):
@@ -93,6 +95,7 @@ def pick_figures(query: Query, text: str) -> list[Pick]:
             score += 2 if want_share else -1
         elif want_count:
             score += 1 if unit else 0.3
+        score += max((m for at, m in facts if at == number.start), default=0.0) / 3
         end = number.unit_end or number.end
         kind = "share" if percent else "count"
         scored.append((score, Pick(kind, text[number.start : end], number.start, end)))
@@ -107,15 +110,20 @@ def pick_figures(query: Query, text: str) -> list[Pick]:
     return sorted(picks, key=lambda p: p.start)
 
 
-def pick_answer(query: Query, text: str) -> list[Pick]:
+def pick_answer(query: Query, text: str, facts: Sequence[tuple[int, float]] = ()) -> list[Pick]:
     """What the question asks for, found in ``text`` (a quote): figures, a date, a year, a
     person's name or a document number."""
     asked = set(query.answer_types)
-    picks = pick_figures(query, text)
+    picks = pick_figures(query, text, facts)
     if "date" in asked:
-        stated = {re.sub(r"\D", "", d) for d in re.findall(r"\d{1,2}\s*/\s*\d{1,2}(?:/\d{4})?", query.text)}
+        stated = {
+            re.sub(r"\D", "", d)
+            for d in re.findall(r"\d{1,2}\s*/\s*\d{1,2}(?:/\d{4})?", query.text)
+        }
         for pattern in _DATE_RES:
-            found = [m for m in pattern.finditer(text) if re.sub(r"\D", "", m.group()) not in stated]
+            found = [
+                m for m in pattern.finditer(text) if re.sub(r"\D", "", m.group()) not in stated
+            ]
             if found:
                 m = found[0]
                 picks.append(Pick("date", m.group(), m.start(), m.end()))
@@ -136,7 +144,9 @@ def pick_answer(query: Query, text: str) -> list[Pick]:
     return picks
 
 
-def shorten(text: str, focus: tuple[int, int] | None, limit: int = MAX_QUOTE_CHARS) -> tuple[int, int]:
+def shorten(
+    text: str, focus: tuple[int, int] | None, limit: int = MAX_QUOTE_CHARS
+) -> tuple[int, int]:
     """The span of ``text`` to quote: all of it when short, else whole clauses around
     ``focus`` (or from the start) up to about ``limit`` characters."""
     if len(text) <= limit:

@@ -36,6 +36,7 @@ from bot.answering.features import (
     question_terms,
 )
 from bot.answering.ranker import Ranker, load_ranker
+from bot.facts_answer import question_spec, score_fact
 from bot.query import Query
 from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Citation, Evidence
 
@@ -248,7 +249,16 @@ class ExtractiveAnswerer:
         rest.sort(key=lambda s: (s.candidate.view.article_id != top.candidate.view.article_id,
                                  s.candidate.view.article_id, s.candidate.start))  # fmt: skip
         ordered = [top, *rest]
-        picks_by_quote = [pick_answer(query, s.candidate.text) for s in ordered]
+        picks_by_quote = [
+            pick_answer(
+                query,
+                s.candidate.text,
+                self.fact_scores(
+                    query, s.candidate.view.article_id, s.candidate.start, s.candidate.end
+                ),
+            )
+            for s in ordered
+        ]
         quotes: list[Quote] = []
         for s, picks in zip(ordered, picks_by_quote, strict=True):
             focus = (picks[0].start, picks[-1].end) if picks else None
@@ -280,6 +290,20 @@ class ExtractiveAnswerer:
             language=query.language,
         )
 
+    def fact_scores(
+        self, query: Query, article_id: str, start: int, end: int
+    ) -> list[tuple[int, float]]:
+        """(offset from ``start``, match to the question) of the facts of the figures in an
+        article's span: the fact table knows each figure's kind, place and period."""
+        spec = question_spec(query)
+        scores: list[tuple[int, float]] = []
+        for fact in self._facts_of(article_id):
+            if start <= fact.figure_start < end:
+                score = score_fact(fact, spec)
+                if score is not None:
+                    scores.append((fact.figure_start - start, score))
+        return scores
+
     def _fact_for(self, c: Candidate, offset: int) -> Fact | None:
         """The fact-table entry for a figure at ``offset`` in a candidate's text."""
         absolute = c.start + offset
@@ -288,7 +312,9 @@ class ExtractiveAnswerer:
         )
 
     # --- for maintainers ---------------------------------------------------------------------
-    def explain(self, query: Query, evidence: Sequence[Evidence], top: int = 5) -> dict[str, object]:
+    def explain(
+        self, query: Query, evidence: Sequence[Evidence], top: int = 5
+    ) -> dict[str, object]:
         """The best candidates with every feature, its weight's effect and the probability, and
         the steps' outcome: why the answer was chosen or refused."""
         ranking = self.rank(query, evidence)

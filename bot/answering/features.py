@@ -82,6 +82,7 @@ FEATURES: tuple[str, ...] = (
     "fact_match",  # best match of one of its figures to the asked measure (fact table), scaled
     "fact_kind_mismatch",  # the question asks a kind of figure; none of its figures is that kind
     "fact_period_mismatch",  # its figures of the asked kind are of another period than asked
+    "fact_target_mismatch",  # its figures of the asked kind are plans where results are asked
     "list_intro",  # introduces a list ("… gồm:")
     "practice_length",  # length, for how/what-measures questions
     "caption",  # a photo caption
@@ -482,8 +483,10 @@ def featurize(
         ]
         fact_scores = [x for f in facts if (x := score_fact(f, spec)) is not None]
         kind_facts = [f for f in facts if spec.kind is not None and f.kind == spec.kind]
-        period_clash = bool(spec.years) and bool(kind_facts) and all(
-            _years_overlap(f, spec.years) is False for f in kind_facts
+        period_clash = (
+            bool(spec.years)
+            and bool(kind_facts)
+            and all(_years_overlap(f, spec.years) is False for f in kind_facts)
         )
         rows.append(
             [
@@ -532,6 +535,7 @@ def featurize(
                 max(0.0, max(fact_scores, default=0.0)) / 10,
                 float(spec.kind is not None and bool(facts) and not kind_facts),
                 float(period_clash),
+                float(bool(kind_facts) and all(f.target != spec.target for f in kind_facts)),
                 float(c.last > c.index),
                 float("practice" in asked) * min(length, 400) / 400,
                 float(bool(_CAPTION_RE.match(text))),

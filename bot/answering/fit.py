@@ -323,8 +323,12 @@ def fit(data_dir: Path, questions: Path = QUESTIONS) -> tuple[Ranker, dict[str, 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.answering.fit", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, help="index to use (built when missing; default: a temporary one)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.answering.fit", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, help="index to use (built when missing; default: a temporary one)"
+    )
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
     parser.add_argument("--out", type=Path, default=WEIGHTS_PATH, help="weights file to write")
     parser.add_argument("--report", type=Path, help="also write the figures as JSON here")

@@ -44,7 +44,9 @@ class Ranker:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def logit(self, row: Sequence[float]) -> float:
-        return self.bias + sum(self.weights.get(n, 0.0) * x for n, x in zip(FEATURES, row, strict=True))
+        return self.bias + sum(
+            self.weights.get(n, 0.0) * x for n, x in zip(FEATURES, row, strict=True)
+        )
 
     def probability(self, row: Sequence[float]) -> float:
         z = self.logit(row)

@@ -1,0 +1,205 @@
+"""Questions about several places at once: a comparison ("nơi nào nhiều hơn") or a total ("cộng
+lại"). The question is split into one sub-question per place, each answered on its own by the
+extractive answerer (so each figure is found the way any single figure is), then compared or
+added, every figure cited to its own sentence.
+
+"Huyện Sơn Động năm 2017 và Khối các cơ quan tỉnh Hải Dương năm 2022, nơi nào kết nạp được nhiều
+đảng viên hơn?" → "Huyện Sơn Động năm 2017 kết nạp được bao nhiêu đảng viên?" and "Khối các cơ
+quan tỉnh Hải Dương năm 2022 kết nạp được bao nhiêu đảng viên?".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.answering.compose import Pick, pick_figures
+from bot.query import Query, analyse, entity_spans, folded_question
+from bot.types import Answer, Citation
+from ingest.lexicon import COMPARE_CUES, LEVEL_WORDS, TOTAL_CUES
+from ingest.numbers import format_number, parse_number
+
+# Where a question joins its places: "A và B", "A với B", "A, còn B".
+_JOIN_RE = re.compile(r",?\s+(?:và|với|so với|còn)\s+|,\s+còn\s+|;\s+", re.IGNORECASE)
+_LEAD_RE = re.compile(r"^\s*(?:so sánh|cộng (?:cả|lại)|cộng|tính tổng)\s*,?\s*", re.IGNORECASE)
+_MORE_RE = re.compile(r"\b(?:nhiều|ít|cao|thấp|lớn|nhỏ)\s+(?P<noun>(?:\w+\s+){0,3}?)hơn\b", re.I)
+_MEASURE_RE = re.compile(r"\b(?:bao nhiêu|mấy|tỷ lệ|tỉ lệ|số)\b", re.IGNORECASE)
+_ASKS_FIGURE_RE = re.compile(r"\b(?:bao nhiêu|mấy|tỷ lệ|tỉ lệ)\b", re.IGNORECASE)
+_CLAUSE_CUE_RE = re.compile(
+    r"(?:,\s*|\?\s*|\s+)(?:nơi nào|bên nào|địa phương nào|đơn vị nào|tổng cộng|thì|cộng lại)\b.*$",
+    re.IGNORECASE,
+)
+_LEVEL_TAIL_RE = re.compile(
+    r"(?:\b(?:"
+    + "|".join(re.escape(w) for w in LEVEL_WORDS)
+    + r"|đảng bộ|đảng ủy|ở|của|tại)\s*)+$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Part:
+    question: str  # the sub-question asked of the extractive answerer
+    label: str  # how the question names the place
+
+
+def is_multi(query: Query) -> str | None:
+    """ "compare" or "total" when the question asks that of several places."""
+    folded = folded_question(query.text)
+    if len(query.entities) < 2:
+        return None
+    if any(c in folded for c in TOTAL_CUES):
+        return "total"
+    if any(c in folded for c in COMPARE_CUES):
+        return "compare"
+    return None
+
+
+def _measure(tail: str) -> str:
+    """ "nơi nào kết nạp được nhiều đảng viên hơn?" → "kết nạp được bao nhiêu đảng viên"."""
+    tail = re.sub(r"^[\s,?]*(?:nơi nào|bên nào|địa phương nào|đơn vị nào)\s*", "", tail, flags=re.I)
+    tail = re.sub(r"^\s*(?:tổng cộng|cộng lại|thì)\s*(?:là|được)?\s*", "", tail, flags=re.I)
+    more = _MORE_RE.search(tail)
+    if more:
+        noun = more.group("noun").strip()
+        tail = tail[: more.start()] + f"bao nhiêu {noun}".strip() + tail[more.end() :]
+    tail = tail.strip(" ?.,")
+    return tail if _MEASURE_RE.search(tail) else f"{tail} là bao nhiêu".strip()
+
+
+def split_parts(query: Query) -> list[Part]:
+    """One sub-question per place, each with the measure the question asks of all."""
+    text = _LEAD_RE.sub("", query.text.strip())
+    tail_match = _CLAUSE_CUE_RE.search(text)
+    tail = ""
+    if tail_match:
+        tail = text[tail_match.start() :]
+        text = text[: tail_match.start()]
+    spans = entity_spans(text)
+    joins = [m for m in _JOIN_RE.finditer(text) if not _inside_parens(text, m.start())]
+    split = next(
+        (
+            m
+            for m in joins
+            if any(e <= m.start() for _, e in spans) and any(s >= m.end() for s, _ in spans)
+        ),
+        None,
+    )
+    if split is None:
+        return []
+    left, right = text[: split.start()].strip(" ,"), text[split.end() :].strip(" ,?")
+    first_place = next((s for s, _ in spans), 0)
+    prefix = _LEVEL_TAIL_RE.sub("", text[:first_place]).strip()
+    if prefix and _MEASURE_RE.search(prefix) and not _MEASURE_RE.search(right):
+        # "số đảng viên mới … ở huyện A và ở thành phố B": B is asked the same measure.
+        right = f"{prefix} {right}"
+    parts = [left, right]
+    measure = _measure(tail) if tail else ""
+    if not measure:
+        # "huyện A và huyện B kết nạp được bao nhiêu đảng viên?": the measure follows the last
+        # place; the first part borrows it.
+        last = max((e for s, e in entity_spans(right)), default=0)
+        after = right[last:]
+        after = after[after.find(")") + 1 :] if ")" in after else after
+        if _MEASURE_RE.search(after):
+            measure = after.strip(" ,?")
+            right = right[: len(right) - len(after)].strip(" ,")
+            parts = [left, right]
+    questions = []
+    for part in parts:
+        part = part.strip(" .?")
+        if measure and not _ASKS_FIGURE_RE.search(part):
+            part = f"{part} {measure}"
+        if not _ASKS_FIGURE_RE.search(part):
+            part = f"{part} là bao nhiêu"
+        questions.append(Part(question=part + "?", label=_label(part)))
+    return questions
+
+
+def _inside_parens(text: str, pos: int) -> bool:
+    return text.count("(", 0, pos) > text.count(")", 0, pos)
+
+
+def _label(part: str) -> str:
+    """How the part names its place: the first name after a level word ("huyện Thống Nhất"),
+    else its longest name."""
+    spans = entity_spans(part)
+    if not spans:
+        return part
+    levels = sorted(LEVEL_WORDS, key=len, reverse=True)
+    for start, end in spans:
+        before = part[:start].rstrip().lower()
+        level = next((lv for lv in levels if before.endswith(lv.lower())), None)
+        if level is not None:
+            return part[len(before) - len(level) : end].strip()
+    start, end = max(spans, key=lambda span: span[1] - span[0])
+    return part[start:end]
+
+
+def answer_multi(
+    query: Query,
+    kind: str,
+    answer_one: Callable[[Query], Answer],
+    fact_scores: Callable[[Query, Citation], list[tuple[int, float]]] | None = None,
+) -> Answer | None:
+    """Compare or add the figure each part's own answer gives; None when a part has none."""
+    parts = split_parts(query)
+    if len(parts) < 2:
+        return None
+    found: list[tuple[Part, Pick, Answer]] = []
+    for part in parts:
+        sub_query = analyse(part.question)
+        sub = answer_one(sub_query)
+        if sub.refused or not sub.citations:
+            return None
+        scores = fact_scores(sub_query, sub.citations[0]) if fact_scores else []
+        picks = pick_figures(sub_query, sub.citations[0].quote, scores)
+        if not picks:
+            return None
+        found.append((part, picks[0], sub))
+    citations: list[Citation] = []
+    lines: list[str] = []
+    values: list[float] = []
+    for part, pick, sub in found:
+        citation = sub.citations[0]
+        n = len(citations) + 1
+        citations.append(
+            Citation(
+                n,
+                citation.article_id,
+                citation.title,
+                citation.date,
+                citation.origin,
+                citation.quote,
+                citation.start,
+                citation.end,
+                citation.link,
+            )  # fmt: skip
+        )
+        number = parse_number(pick.text)
+        values.append(number.value if number else float("nan"))
+        lines.append(f"- {part.label}: {pick.text} [{n}]")
+    if kind == "total" and all(v == v for v in values):
+        total = sum(values)
+        lines.append(
+            f"Cộng lại: {' + '.join(format_number(v) for v in values)} = {format_number(total)}."
+        )
+    elif kind == "compare" and len(values) == 2 and values[0] != values[1]:
+        winner = 0 if values[0] > values[1] else 1
+        other = 1 - winner
+        word = "cao hơn" if "%" in found[winner][1].text else "nhiều hơn"
+        lines.append(
+            f"{found[winner][0].label} {word}: {found[winner][1].text} so với "
+            f"{found[other][1].text}."
+        )
+    quotes = [f"“{c.quote}” [{c.n}]" for c in citations]
+    lead = "Theo các bài viết đã nạp:" if query.language == "vi" else "From the articles:"
+    return Answer(
+        question=query.text,
+        text="\n".join([lead, *lines, *quotes]),
+        refused=False,
+        citations=citations,
+        language=query.language,
+        answerer=f"extractive:{kind}",
+    )
