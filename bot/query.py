@@ -37,7 +37,8 @@ _NOT_ENTITIES = frozenset(
     Tỉnh ủy Ban No Nghị quyết Đại hội Khối Chi bộ Phường Xã TP How What Which Who When Where
     Why Did Does Do Is Are In The Of Party District City Province Ward Bí thư Bí Thư Trưởng Phó
     Ủy Hội Nghị Quyết Đại Giá Hôm Nay Còn Thì Sao Vậy Hiện Tổng January February March April May
-    June July August September October November December Hamlet Commune Party Committee
+    June July August September October November December Hamlet Commune Party Committee Trường
+    Công ty Tập đoàn Lớp Lễ Chi đoàn Đoàn
     """.split()
 )
 
@@ -99,6 +100,10 @@ def entity_spans(text: str) -> list[tuple[int, int]]:
             spans.append((run[0].start(), run[-1].end()))
             run = []
         capital = token[:1].isupper() and not token.isdigit()
+        if run and capital and (token.isupper() != run[-1].group().isupper()) and len(token) > 1:
+            # An abbreviation beside a name is a name of its own: "CĐ Hà Nội", "THPT Lê Lợi".
+            spans.append((run[0].start(), run[-1].end()))
+            run = []
         # A generic word cannot start a name but may continue one ("Núi Thành").
         # The first word is capitalised anyway; it starts a name only when the next word is
         # capitalised too ("Tuần Giáo kết nạp …", not "Bình quân …").

@@ -86,6 +86,8 @@ FEATURES: tuple[str, ...] = (
     "list_intro",  # introduces a list ("… gồm:")
     "practice_length",  # length, for how/what-measures questions
     "caption",  # a photo caption
+    "question_mark",  # itself a question (a heading that asks what the article answers)
+    "novelty",  # share of its words the question does not use: an answer adds something
 )
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 
@@ -539,6 +541,8 @@ def featurize(
                 float(c.last > c.index),
                 float("practice" in asked) * min(length, 400) / 400,
                 float(bool(_CAPTION_RE.match(text))),
+                float(text.rstrip().endswith("?")),
+                _novelty(own_folded, terms.folded_weights),
             ]
         )
     best = max(covers) or 1.0
@@ -564,6 +568,13 @@ def _figure_context(text: str, terms: QuestionTerms) -> float:
     if not windows:
         return 0.0
     return max(_cover(terms.folded_weights, terms.folded_total, w) for w in windows)
+
+
+def _novelty(sentence_terms: frozenset[str], question: dict[str, float]) -> float:
+    words = [t for t in sentence_terms if "_" not in t and t not in STOPWORDS and not t.isdigit()]
+    if not words:
+        return 0.0
+    return sum(1 for t in words if t not in question) / len(words)
 
 
 def _is_heading(text: str) -> bool:

@@ -51,10 +51,10 @@ QUESTIONS = REPO / "eval" / "news.jsonl"
 L2 = 1.0
 FOLDS = 5
 GRID: dict[str, Sequence[float]] = {
-    "threshold": (0.1, 0.15, 0.2),
-    "ratio": (0.7, 0.85),
+    "threshold": (0.08, 0.12, 0.16, 0.2),
+    "ratio": (0.2, 0.35, 0.5, 0.7),
     "ratio_adjacent": (0.2, 0.35),
-    "ratio_multi": (0.4, 0.6, 1.0),
+    "ratio_multi": (0.4, 0.7),
     "ratio_missing": (0.05, 0.15),
     "adjacent_missing": (1, 2),
     "max_quotes_practice": (3, 4),
