@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from index.lexical import STOPWORDS
-from ingest.lexicon import ANSWER_TYPE_CUES, DOCUMENT_RE, ENGLISH_MARKERS, GLOSSARY
+from ingest.lexicon import ANSWER_TYPE_CUES, DOCUMENT_RE, ENGLISH_MARKERS, GLOSSARY, LEVEL_WORDS
 from ingest.vietnamese import WORD_RE, fold, is_accented, key, nfc, words
 
 # Folded phrases that mark a question asking for a number.
@@ -32,7 +32,7 @@ YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
 _NOT_ENTITIES = frozenset(
     key(w)
     for w in """
-    Ai Bao Nhiêu Có Các Những Tỷ Tỉ Năm Trong Từ Đến Theo Số Mỗi Tính Sau Khi Ở Tại Liệt Kê So
+    Ai Nhiêu Có Các Những Tỷ Tỉ Năm Trong Từ Đến Theo Số Mỗi Tính Sau Khi Ở Tại Liệt Kê So
     Sánh Bài Viết Nơi Nào Là Gì Đảng Đảng bộ Đảng ủy Huyện Huyện ủy Thành Thành ủy Thành phố Tỉnh
     Tỉnh ủy Ban No Nghị quyết Đại hội Khối Chi bộ Phường Xã TP How What Which Who When Where
     Why Did Does Do Is Are In The Of Party District City Province Ward Bí thư Bí Thư Trưởng Phó
@@ -65,6 +65,9 @@ class Query:
     # Folded words right around the question word ("bao nhiêu học viên", "ai chủ trì hội nghị"):
     # the part of the question the answer sentence itself must match; the rest may be context.
     slot: tuple[str, ...] = ()
+    # Folded names the question gives with an administrative level ("tỉnh Cao Bằng", "Bao Loc
+    # city"): an article that names none of them is about somewhere else.
+    places: tuple[str, ...] = ()
 
 
 def detect_language(question: str) -> Literal["vi", "en"]:
@@ -229,6 +232,35 @@ def answer_types(folded_question: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+_BOUND_YEAR_RE = re.compile(
+    r"\b(?:trước|sau|before|after|prior to)\s+(?:(?:năm|year)\s+)?((?:19|20)\d\d)\b", re.IGNORECASE
+)
+_LEVELS_FOLDED = tuple(
+    sorted({fold(w) for w in LEVEL_WORDS} | {"tp", "thanh pho", "tinh uy", "huyen uy"}, key=len)
+)[::-1]
+
+
+def asked_years(question: str) -> tuple[str, ...]:
+    """Years the question asks about; "trước 2004" bounds a period, it is not the year asked."""
+    bounds = {m.group(1) for m in _BOUND_YEAR_RE.finditer(question)}
+    return tuple(y for y in dict.fromkeys(YEAR_RE.findall(question)) if y not in bounds)
+
+
+def place_names(text: str) -> tuple[str, ...]:
+    """Names right after (or, in English word order, before) an administrative level word."""
+    text = nfc(text)
+    found: list[str] = []
+    for start, end in entity_spans(text):
+        before = " " + fold(text[max(0, start - 24) : start]).strip(" (,") + " "
+        after = " " + fold(text[end : end + 24]).strip(" ),") + " "
+        name = fold(" ".join(words(text[start:end])))
+        if any(before.endswith(f" {lv} ") for lv in _LEVELS_FOLDED) or any(
+            after.startswith(f" {lv} ") or after.startswith(f" {lv},") for lv in _LEVELS_FOLDED
+        ):
+            found.append(name)
+    return tuple(dict.fromkeys(found))
+
+
 def folded_question(question: str) -> str:
     """Folded words joined by single spaces, padded, with "%" kept as a word."""
     return (
@@ -244,8 +276,12 @@ def analyse(question: str) -> Query:
     search_text = question
     if language == "en":
         # Replace English terms by their Vietnamese, keeping names and numbers as typed.
+        # Each translation ends with a comma, so no word pair is made across two of them
+        # ("party" + "admission candidates" is not "đảng đối").
         for en, vi in GLOSSARY.items():
-            search_text = re.sub(rf"\b{re.escape(en)}\b", vi, search_text, flags=re.IGNORECASE)
+            search_text = re.sub(
+                rf"\b{re.escape(en)}\b", f"{vi},", search_text, flags=re.IGNORECASE
+            )
     return Query(
         text=question,
         language=language,
@@ -265,8 +301,9 @@ def analyse(question: str) -> Query:
             for m in ("chi tieu", "muc tieu", "ke hoach", "phan dau", "target", "goal", "quota")
         ),
         focus=None if language == "en" else _focus(folded.strip()),
-        years=tuple(dict.fromkeys(YEAR_RE.findall(question))),
+        years=asked_years(question),
         entities=_entities(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text)),
+        places=place_names(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text)),
         search_text=search_text,
         answer_types=answer_types(
             folded if language == "vi" else folded + folded_question(search_text)

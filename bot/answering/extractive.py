@@ -70,13 +70,15 @@ class Ranking:
 
 
 def mismatch(query: Query, row: Sequence[float]) -> str | None:
+    """Why a candidate cannot answer, whatever its score: it is about another period than the
+    one asked, or from an article that names none of the places asked about."""
     if query.years and (
         row[INDEX["year_other"]] > 0
         or row[INDEX["year_absent"]] > 0
         or row[INDEX["fact_period_mismatch"]] > 0
     ):
         return "period"
-    if query.entities and row[INDEX["entity_article"]] == 0:
+    if query.places and row[INDEX["place_article"]] == 0:
         return "place"
     return None
 

@@ -12,6 +12,7 @@ by hand; this module only measures.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ from ingest.lexicon import (
     YEAR_SPAN_RE,
 )
 from ingest.numbers import find_numbers
-from ingest.vietnamese import WORD_RE, fold, key, keys, with_bigrams
+from ingest.vietnamese import WORD_RE, fold, is_accented, key, keys, with_bigrams
 
 # Names of the features, in the order of the vectors ``featurize`` returns.
 FEATURES: tuple[str, ...] = (
@@ -68,6 +69,7 @@ FEATURES: tuple[str, ...] = (
     "target_mismatch",  # a plan or quota, while results are asked
     "entity_sentence",  # share of the question's names in the sentence
     "entity_article",  # share of the question's names in the article
+    "place_article",  # share of the places the question names with their level in the article
     "focus",  # holds the noun a "what …" question asks about ("khó khăn", "giải pháp")
     "position",  # where in the article (0 = start)
     "lead",  # one of the article's first three sentences
@@ -259,7 +261,7 @@ def question_terms(
     more than syllables. Terms the corpus never holds say nothing when they are a question's
     artefact (an untranslated English word, a pair straddling a name's edge)."""
     exact_terms, folded_terms = query_terms(query.search_text)
-    junk = boundary_pairs(query.search_text)
+    junk = boundary_pairs(query.search_text) | straddling_pairs(query)
 
     def weigh(terms: list[str], exact: bool) -> dict[str, float]:
         terms = [t for t in terms if t not in junk]
@@ -282,6 +284,28 @@ def question_terms(
         weights=weigh(exact_terms, True) if exact else folded_weights,
         folded_weights=folded_weights,
     )
+
+
+def straddling_pairs(query: Query) -> set[str]:
+    """Word pairs of the question that are no phrase: across punctuation ("Sơn Động (Bắc Giang)"
+    → "động_bắc"), and in an English question between a translated Vietnamese term and an
+    English word or another term ("học sinh sinh viên" + "viên"), where only pairs inside one
+    translation or one name mean anything."""
+    text = query.search_text
+    matches = list(WORD_RE.finditer(text))
+    english = query.language == "en"
+    pairs: set[str] = set()
+    for a, b in itertools.pairwise(matches):
+        gap = text[a.end() : b.start()]
+        broken = bool(gap.strip())
+        if english and not broken:
+            both_vietnamese = is_accented(a.group()) and is_accented(b.group())
+            both_name = a.group()[:1].isupper() and b.group()[:1].isupper()
+            broken = not (both_vietnamese or both_name)
+        if broken:
+            ka, kb = key(a.group()), key(b.group())
+            pairs.update({f"{ka}_{kb}", f"{fold(ka)}_{fold(kb)}"})
+    return pairs
 
 
 def _cover(weights: dict[str, float], total: float, *term_sets: frozenset[str]) -> float:
@@ -477,6 +501,11 @@ def featurize(
             if entities
             else 0.0
         )
+        place_article = (
+            sum(1 for e in query.places if f" {e} " in view.folded_words) / len(query.places)
+            if query.places
+            else 0.0
+        )
         length = len(text)
         facts = [
             f
@@ -485,10 +514,12 @@ def featurize(
         ]
         fact_scores = [x for f in facts if (x := score_fact(f, spec)) is not None]
         kind_facts = [f for f in facts if spec.kind is not None and f.kind == spec.kind]
+        # Figures of the asked kind about another period, or (none of that kind) every figure
+        # of a known period about another one.
         period_clash = (
             bool(spec.years)
-            and bool(kind_facts)
-            and all(_years_overlap(f, spec.years) is False for f in kind_facts)
+            and bool(kind_facts or facts)
+            and all(_years_overlap(f, spec.years) is False for f in (kind_facts or facts))
         )
         rows.append(
             [
@@ -523,6 +554,7 @@ def featurize(
                 float(not query.asks_target and target and n_figures > 0),
                 entity_sentence,
                 entity_article,
+                place_article,
                 float(bool(query.focus) and f" {query.focus} " in f" {folded_text} "),
                 c.index / max(1, len(view.spans) - 1),
                 float(c.index < 3),
