@@ -167,6 +167,8 @@ class ExtractiveAnswerer:
                 for o in chosen
             )
 
+        if practice and settings.practice_block > 0:
+            return self._block(eligible, settings.practice_block)
         missing = (set(query.answer_types) & CHECKABLE) - kinds_held(top.candidate.text)
         while missing and len(chosen) < budget:
             pool = [
@@ -197,6 +199,31 @@ class ExtractiveAnswerer:
             ):  # fmt: skip
                 chosen.append(s)
         return chosen
+
+    @staticmethod
+    def _block(eligible: Sequence[Scored], size: int) -> list[Scored]:
+        """The run of up to ``size`` consecutive sentences of one paragraph with the highest
+        summed probability, best sentence first: how-answers span a few sentences."""
+        by_position = {(s.candidate.view.article_id, s.candidate.index): s for s in eligible}
+        best: tuple[float, list[Scored]] | None = None
+        for (article_id, index), first in by_position.items():
+            run = [first]
+            for step in range(1, size):
+                nxt = by_position.get((article_id, index + step))
+                if nxt is None or nxt.candidate.view.paragraph[nxt.candidate.index] != (
+                    first.candidate.view.paragraph[first.candidate.index]
+                ):
+                    break
+                if nxt.candidate.start < run[-1].candidate.end:
+                    break
+                run.append(nxt)
+            total = sum(s.probability for s in run)
+            if best is None or total > best[0]:
+                best = (total, run)
+        assert best is not None
+        run = best[1]
+        top = max(run, key=lambda s: s.probability)
+        return [top, *[s for s in run if s is not top]]
 
     # --- the answer --------------------------------------------------------------------------
     def answer(self, query: Query, evidence: Sequence[Evidence]) -> Answer:

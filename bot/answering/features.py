@@ -105,6 +105,9 @@ _LIST_ITEM_RE = re.compile(r"^\s*(?:[-+•*–]|\d{1,2}[.)]|[a-zđ][.)])\s+")
 _DATED_LEAD_RE = re.compile(
     r"^\W*(?:(?:sáng|chiều|tối|trưa|đêm)\s+)?(?:(?:ngày|hôm)\s+)?\d{1,2}\s*[/.-]\s*\d{1,2}\b", re.I
 )
+_LIST_CUE_RE = re.compile(
+    r"\b(?:là|như|sau|sau đây|gồm|gồm có|bao gồm|cụ thể|trong đó)\s*:", re.IGNORECASE
+)
 _CAPTION_RE = re.compile(r"^\s*\(?(?:ảnh|anh|photo)\s*[:.)]", re.IGNORECASE)
 
 
@@ -216,11 +219,19 @@ def candidates(
                 continue
             if end - start < 12:
                 continue
-            last = _list_end(view, index) if view.text[start:end].rstrip().endswith(":") else index
+            last = _list_end(view, index) if introduces_list(view.text[start:end]) else index
             found[(view.article_id, index)] = Candidate(
                 ev, view, index, last, start, view.spans[last][1], rank
             )
     return list(found.values())
+
+
+def introduces_list(sentence: str) -> bool:
+    """ "… gồm:", "… hạn chế, đó là: A. B." — a sentence whose answer is the list after it. A
+    bare "Huyện Tuần Giáo, tỉnh Điện Biên:" is a headline's kicker, not a list."""
+    if _LIST_CUE_RE.search(sentence):
+        return True
+    return sentence.rstrip().endswith(":") and len(sentence) > 60
 
 
 def _list_end(view: ArticleView, index: int) -> int:

@@ -34,6 +34,7 @@ class Selection:
     ratio_multi: float = 0.6  # … or, for a question of several asks, from the same article
     ratio_missing: float = 0.15  # a neighbour that holds an asked kind the best one lacks
     adjacent_missing: int = 1
+    practice_block: int = 0  # >0: a practice answer is the best run of this many sentences
 
 
 @dataclass(frozen=True)
