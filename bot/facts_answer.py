@@ -281,6 +281,24 @@ def score_fact(fact: Fact, spec: Spec) -> float | None:
     return score
 
 
+def exact_match(fact: Fact, spec: Spec) -> bool:
+    """Whether a fact is what a single-figure question asks, on every count: its kind, the part
+    of those counted, a share or a count, plan or result, yearly or not, and a period that
+    covers the asked years. Anything less is left to the sentence ranker, where the fact's
+    match is one feature among others."""
+    if spec.kind is None or fact.kind != spec.kind:
+        return False
+    if spec.segments and fact.segment not in spec.segments:
+        return False
+    if not spec.segments and fact.segment is not None:
+        return False
+    if (fact.measure == "percent") != spec.percent or fact.target != spec.target:
+        return False
+    if fact.per_year != spec.per_year:
+        return False
+    return not spec.years or _years_overlap(fact, spec.years) is True
+
+
 class FactsAnswerer:
     """Answers figure, comparison, list and total questions from the fact table."""
 
@@ -344,17 +362,24 @@ class FactsAnswerer:
         parts = [p for p in _PART_SPLIT_RE.split(query.text) if _FIGURE_CUE.search(_folded(p))]
         if len(parts) >= 2 and len(places) <= 1:
             return "parts"
+        if query.wants_figure and len(places) == 1:
+            return "figure"
         return None
 
     # --- answering ----------------------------------------------------------------------------
-    def answer(self, question: str, query: Query | None = None) -> Answer | None:
+    def answer(
+        self, question: str, query: Query | None = None, *, figures: bool = True
+    ) -> Answer | None:
+        """The fact table's answer, or None. ``figures=False`` leaves single-figure questions
+        to the sentence ranker (the service does: on articles its rules were not written on,
+        a matching fact is better used as one feature among others)."""
         query = query or analyse(question)
         folded = _folded(query.search_text)
         if self.facts.count() == 0 or self._unknown_entity(query):
             return None
         places = self.places_in(folded)
         qtype = self.question_type(query, folded, places)
-        if qtype is None:
+        if qtype is None or (qtype == "figure" and not figures):
             return None
         spec = question_spec(query, folded)
         if spec.kind is None and spec.unit is None:
@@ -406,7 +431,7 @@ class FactsAnswerer:
 
     def _figure(self, spec: Spec, place: str, composer: _Composer) -> list[str]:
         fact = self.best(spec, place)
-        if fact is None:
+        if fact is None or not exact_match(fact, spec):
             return []
         return [f"{_describe(fact)} [{composer.cite(fact)}]"]
 

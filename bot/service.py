@@ -599,8 +599,14 @@ class Tinbot:
         query = analyse(question)
         from_facts = None
         if article_ids is None and date_from is None and date_to is None:
+            # Comparisons, totals, lists: the fact table first (it knows each figure's kind,
+            # place and period); a comparison or total it cannot make is split into one
+            # question per place for the extractive answerer.
+            from_facts = self.facts_answerer.answer(question, query, figures=False)
+            if from_facts is not None and self._generator is None:
+                return [], from_facts
             kind = is_multi(query)
-            if kind is not None and self._generator is None:
+            if from_facts is None and kind is not None and self._generator is None:
                 multi = answer_multi(
                     query,
                     kind,
@@ -609,9 +615,6 @@ class Tinbot:
                 )
                 if multi is not None:
                     return [], multi
-            from_facts = self.facts_answerer.answer(question, query)
-            if from_facts is not None and self._generator is None:
-                return [], from_facts
         hits = self._search(query, self.settings.top_k, article_ids, date_from, date_to)
         evidence = evidence_from_hits(hits, self.store)
         if from_facts is None:

@@ -71,11 +71,12 @@ TITLE_WORDS: frozenset[str] = frozenset(
 # --- documents ---------------------------------------------------------------------------------
 
 # "20-ĐA/TU", "722-CV/HU", "05-NQ/TU", "Quy định số 123-QĐ/TW", "Nghị quyết 28".
-DOCUMENT_RE = re.compile(
-    r"\b\d{1,5}\s*[-–]\s*[A-ZĐ]{1,5}(?:/[A-ZĐ0-9]{1,6})+"
-    r"|\b(?:Nghị quyết|Chỉ thị|Quyết định|Kết luận|Quy định|Đề án|Công văn|Kế hoạch|Hướng dẫn)"
+DOCUMENT_CODE_RE = re.compile(r"\b\d{1,5}\s*[-–]\s*[A-ZĐ]{1,5}(?:/[A-ZĐ0-9]{1,6})+")
+DOCUMENT_NAME_RE = re.compile(
+    r"\b(?:Nghị quyết|Chỉ thị|Quyết định|Kết luận|Quy định|Đề án|Công văn|Kế hoạch|Hướng dẫn)"
     r"\s+(?:số\s+)?\d{1,5}\b"
 )
+DOCUMENT_RE = re.compile(f"{DOCUMENT_CODE_RE.pattern}|{DOCUMENT_NAME_RE.pattern}")
 # Folded names of kinds of documents ("nghị quyết", "đề án"), for "document number" questions.
 DOCUMENT_WORDS: tuple[str, ...] = (
     "nghi quyet",

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from langchain_core.prompts import PromptTemplate
 
-from bot.answer import ExtractiveAnswerer, evidence_of
+from bot.answer import evidence_of
+from bot.answering.extractive import ExtractiveAnswerer
 from bot.errors import ConfigError
 from bot.generate import (
     ATTEMPTS,
@@ -28,6 +29,7 @@ from bot.generate import (
     ground,
     prompt_inputs,
 )
+from bot.query import analyse
 from bot.service import Tinbot
 from bot.settings import Settings
 from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Evidence
@@ -84,7 +86,7 @@ def evidence(articles: dict[str, Article]) -> list[Evidence]:
 
 @pytest.fixture(scope="module")
 def extractive(evidence: list[Evidence]) -> Answer:
-    answer = ExtractiveAnswerer().answer(QUESTION, evidence)
+    answer = ExtractiveAnswerer().answer(analyse(QUESTION), evidence)
     assert not answer.refused
     return answer
 

@@ -17,7 +17,7 @@ from bot.answering.features import person_names
 from bot.query import Query
 from bot.types import Citation, Evidence
 from ingest.facts import Fact
-from ingest.lexicon import DOCUMENT_RE, YEAR_RE
+from ingest.lexicon import DOCUMENT_CODE_RE, DOCUMENT_NAME_RE, YEAR_RE
 from ingest.numbers import Number, find_numbers
 from ingest.vietnamese import fold, keys, with_bigrams
 
@@ -138,7 +138,13 @@ def pick_answer(query: Query, text: str, facts: Sequence[tuple[int, float]] = ()
             start, end = names[0]
             picks.append(Pick("person", text[start:end], start, end))
     if "document" in asked:
-        docs = [m for m in DOCUMENT_RE.finditer(text) if m.group() not in query.text]
+        # A document's own number ("722-CV/HU") before its name and number ("Công văn số 722").
+        docs = [
+            m
+            for pattern in (DOCUMENT_CODE_RE, DOCUMENT_NAME_RE)
+            for m in pattern.finditer(text)
+            if m.group() not in query.text
+        ]
         if docs:
             picks.append(Pick("document", docs[0].group(), docs[0].start(), docs[0].end()))
     return picks

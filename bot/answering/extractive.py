@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from index.store import ArticleStore
     from ingest.facts import Fact
 
+PERIOD_FEATURES = ("year_other", "year_absent", "fact_period_mismatch", "year_match")
 VIEW_CACHE = 512  # articles kept split into sentences between questions
 
 
@@ -236,12 +237,17 @@ class ExtractiveAnswerer:
     def refusal(self, query: Query, ranking: Ranking | None = None) -> Answer:
         text = REFUSAL_EN if query.language == "en" else REFUSAL_VI
         citations: list[Citation] = []
-        best = ranking.scored[0] if ranking and ranking.scored else None
-        if (
-            best is not None
-            and best.mismatch == "period"
-            and best.probability >= self.ranker.selection.threshold
-        ):
+        threshold = self.ranker.selection.threshold
+        # The best candidate set aside only for its period, scored as if its period fitted.
+        period_ones = [
+            (self.ranker.probability_without(s.row, PERIOD_FEATURES), s)
+            for s in (ranking.scored if ranking else [])
+            if s.mismatch == "period"
+        ]
+        best = max(period_ones, key=lambda item: item[0], default=(0.0, None))[1]
+        if best is not None and max(p for p, _ in period_ones) < threshold:
+            best = None
+        if best is not None:
             # The articles report another period: say the asked one is not reported, show what is.
             years = ", ".join(query.years)
             quote = self._quote(best.candidate, None)

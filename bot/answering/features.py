@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from bot.facts_answer import _years_overlap, question_spec, score_fact
+from bot.facts_answer import _years_overlap, exact_match, question_spec, score_fact
 from bot.query import Query, boundary_pairs
 from bot.types import Evidence
 from index.lexical import STOPWORDS, query_terms
@@ -82,6 +82,7 @@ FEATURES: tuple[str, ...] = (
     "asked_slot",  # holds the asked kind and the words around the question word
     "dated_lead",  # opens with a date ("Ngày 03/02, tại …"): a news lead, the event not the answer
     "fact_match",  # best match of one of its figures to the asked measure (fact table), scaled
+    "fact_exact",  # one of its figures is exactly what is asked: kind, part, measure, period
     "fact_kind_mismatch",  # the question asks a kind of figure; none of its figures is that kind
     "fact_period_mismatch",  # its figures of the asked kind are of another period than asked
     "fact_target_mismatch",  # its figures of the asked kind are plans where results are asked
@@ -578,6 +579,7 @@ def featurize(
                 float(has_asked) * slot_cover,
                 float(bool(_DATED_LEAD_RE.match(text))),
                 max(0.0, max(fact_scores, default=0.0)) / 10,
+                float(any(exact_match(f, spec) for f in facts)),
                 float(spec.kind is not None and bool(facts) and not kind_facts),
                 float(period_clash),
                 float(bool(kind_facts) and all(f.target != spec.target for f in kind_facts)),

@@ -53,6 +53,12 @@ class Ranker:
         z = self.logit(row)
         return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
 
+    def probability_without(self, row: Sequence[float], names: Sequence[str]) -> float:
+        """The probability had these features been 0: what a candidate would score but for,
+        say, its period."""
+        z = self.logit(row) - sum(self.weights.get(n, 0.0) * row[FEATURES.index(n)] for n in names)
+        return 1.0 / (1.0 + math.exp(-z)) if z > -60 else 0.0
+
     def contributions(self, row: Sequence[float]) -> list[tuple[str, float, float]]:
         """(feature, value, weight × value) for every feature, largest effect first."""
         parts = [(n, x, self.weights.get(n, 0.0) * x) for n, x in zip(FEATURES, row, strict=True)]

@@ -1,0 +1,276 @@
+"""The extractive answerer's parts, table-driven: question analysis, candidate features, the
+figure/date/name picker, the composer and the multi-place splitter; then the whole answerer on
+the real sample articles (real index, real bundled model, the shipped weights)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.answering.compose import pick_answer, pick_figures, shorten
+from bot.answering.features import FEATURES, introduces_list, kinds_held, person_names
+from bot.answering.multi import is_multi, split_parts
+from bot.answering.ranker import WEIGHTS_PATH, Ranker, load_ranker
+from bot.query import analyse
+from bot.service import Tinbot
+from bot.settings import Settings
+from ingest.lexicon import ANSWER_TYPE_CUES, GLOSSARY
+from tests.conftest import SAMPLES
+from tests.helpers import CountingEmbedder
+
+
+def _has(text: str, figure: str) -> bool:
+    """``figure`` in ``text`` as a whole number ("97" is not in "1997")."""
+    return re.search(rf"(?<![\d.,]){re.escape(figure)}(?![\d]|[.,]\d)", text) is not None
+
+
+# --- question analysis ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "types"),
+    [
+        ("Tuần Giáo kết nạp được bao nhiêu đảng viên?", ("count",)),
+        ("son dong ket nap dang vien dat bao nhieu phan tram ke hoach", ("share",)),
+        ("Năm 2024 xã Tú Lý kết nạp được bao nhiêu đảng viên, đạt bao nhiêu % chỉ tiêu?",
+         ("share", "count")),
+        ("Huyện ủy Ý Yên ra công văn số mấy về tạo nguồn phát triển đảng viên?", ("document",)),
+        ("Ai trao quyết định kết nạp Đảng cho 3 học sinh?", ("person",)),
+        ("Bí thư chi bộ bản Huổi Sông vào Đảng năm nào?", ("year",)),
+        ("Lớp học khai giảng ngày nào?", ("date",)),
+        ("Nga Sơn làm thế nào để tạo nguồn kết nạp người có đạo?", ("practice",)),
+        ("When did the Hanoi Party Committee issue Project No. 20-ĐA/TU?", ("date",)),
+    ],
+)  # fmt: skip
+def test_answer_types_come_from_the_cue_table(question: str, types: tuple[str, ...]) -> None:
+    assert analyse(question).answer_types == types
+
+
+def test_every_answer_type_cue_is_recognised() -> None:
+    for kind, cues in ANSWER_TYPE_CUES.items():
+        for cue in cues:
+            found = analyse(f"Hỏi {cue.strip()} ở đây").answer_types
+            assert kind in found or cue.strip() in ("may",), (kind, cue, found)
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "places", "years"),
+    [
+        ("Tỉnh Cao Bằng kết nạp bao nhiêu đảng viên mới trong năm 2023?", "vi", ("cao bang",),
+         ("2023",)),
+        ("Sơn Động (Bắc Giang) năm 2017 kết nạp bao nhiêu?", "vi", (), ("2017",)),
+        ("Trong số đảng viên có đạo Đồng Nai kết nạp trước 2004, Công giáo chiếm bao nhiêu?",
+         "vi", (), ()),
+        ("How many party members does the Hamlet 4 party cell of Hàng Vịnh commune (Năm Căn, "
+         "Cà Mau) have?", "en", ("hang vinh",), ()),
+        ("How many party members in Bao Loc city (Lam Dong) are religious followers?", "en",
+         ("bao loc", "lam dong"), ()),
+    ],
+)  # fmt: skip
+def test_language_places_and_years(
+    question: str, language: str, places: tuple[str, ...], years: tuple[str, ...]
+) -> None:
+    query = analyse(question)
+    assert query.language == language
+    assert query.places == places
+    assert query.years == years
+
+
+def test_english_terms_are_searched_in_vietnamese_without_pairs_across_terms() -> None:
+    query = analyse("How many people attended Hue University's training class?")
+    assert "đại học" in query.search_text and "lớp bồi dưỡng" in query.search_text
+    assert GLOSSARY["party members"] == "đảng viên"
+    # Each translation closes with a comma: "huế" and "đại học" are two terms, not a pair.
+    assert "huế, đại học," in query.search_text
+
+
+# --- candidate features ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Cô Lê Thị Thu - Bí thư Chi bộ tặng hoa.", ["Lê Thị Thu"]),
+        ("Phát biểu tại lễ, ông Trần Văn Sáu - Giám đốc đề nghị", ["Trần Văn Sáu"]),
+        ("Đ/c Trần Xuân Hựu, Tỉnh ủy viên", ["Trần Xuân Hựu"]),
+        ("Đảng bộ huyện Sơn Động (tỉnh Bắc Giang) đã xem xét", []),
+        ("Năm 2019, Đảng ủy xã Hàng Vịnh, huyện Năm Căn kết nạp được 6 đảng viên.", []),
+    ],
+)
+def test_person_names(text: str, names: list[str]) -> None:
+    assert [text[s:e] for s, e in person_names(text)] == names
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("Huyện kết nạp 470 đảng viên, chiếm 90,6%.", {"count", "share"}),
+        ("Chị được kết nạp vào Đảng ngày 2/9/2017.", {"date", "year"}),
+        ("Triển khai Đề án số 20-ĐA/TU của Thành ủy.", {"document"}),
+        ("Dự buổi lễ có ông Lê Quốc Phong, Bí thư Tỉnh ủy.", {"person"}),
+    ],
+)
+def test_kinds_of_answer_a_sentence_holds(text: str, kinds: set[str]) -> None:
+    held = kinds_held(text)
+    assert kinds <= held
+    if "document" in kinds:
+        assert "count" not in held  # "20-ĐA/TU" is a number of a document, not a count
+
+
+@pytest.mark.parametrize(
+    ("sentence", "is_list"),
+    [
+        ("Công tác này còn một số hạn chế, đó là: Một số cơ sở còn lúng túng.", True),
+        ("Các chuyên đề cơ bản gồm: lịch sử Đảng; Điều lệ Đảng.", True),
+        ("Một số đảng bộ trực thuộc có số lượng đảng viên mới kết nạp cao trong năm gồm:", True),
+        ("Huyện Tuần Giáo, tỉnh Điện Biên:", False),
+    ],
+)
+def test_list_introductions(sentence: str, is_list: bool) -> None:
+    assert introduces_list(sentence) is is_list
+
+
+# --- picking the answer out of a sentence ---------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "sentence", "picked"),
+    [
+        ("Tuần Giáo kết nạp bao nhiêu đảng viên?",
+         "Huyện ủy Tuần Giáo có 60 TCCSĐ và đã kết nạp được 470 đảng viên.", ["470 đảng viên"]),
+        ("Tỉnh có bao nhiêu đảng viên là người Mông?",
+         "Hiện tỉnh có trên 90 đảng viên là người dân tộc Mông.", ["trên 90 đảng viên"]),
+        ("Kết nạp bao nhiêu, đạt bao nhiêu % chỉ tiêu?",
+         "Xã đã kết nạp 13 đảng viên mới, đạt 118% chỉ tiêu huyện giao.",
+         ["13 đảng viên", "118%"]),
+        ("Trong số 135 người được kết nạp có bao nhiêu người dân tộc thiểu số?",
+         "Trong số 135 người được kết nạp, có 70 đảng viên là người dân tộc thiểu số.",
+         ["70 đảng viên"]),
+    ],
+)  # fmt: skip
+def test_figures_picked_for_the_direct_line(question: str, sentence: str, picked: list[str]) -> None:
+    assert [p.text for p in pick_figures(analyse(question), sentence)] == picked
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "picked"),
+    [
+        ("Lớp học từ ngày nào đến ngày nào?", "Lớp học diễn ra trong 5 ngày, từ ngày 15 đến "
+         "19/12/2025.", "từ ngày 15 đến 19/12/2025"),
+        ("Ai chủ trì hội nghị?", "Đồng chí Nguyễn Thành Tâm, Bí thư Tỉnh ủy chủ trì hội nghị.",
+         "Nguyễn Thành Tâm"),
+        ("Huyện ủy ra công văn số mấy?", "Ban Thường vụ Huyện ủy ban hành Công văn số "
+         "722-CV/HU về tạo nguồn.", "722-CV/HU"),
+    ],
+)  # fmt: skip
+def test_dates_names_and_documents_picked(question: str, sentence: str, picked: str) -> None:
+    assert [p.text for p in pick_answer(analyse(question), sentence)] == [picked]
+
+
+def test_a_long_sentence_is_cut_to_the_clauses_around_its_answer() -> None:
+    sentence = ", ".join(f"mệnh đề số {i} nói về một việc khác" for i in range(20))
+    sentence += ", đã kết nạp 470 đảng viên, " + ", ".join("thêm mệnh đề" for _ in range(10))
+    at = sentence.index("470")
+    start, end = shorten(sentence, (at, at + 13))
+    assert start <= at < at + 13 <= end
+    assert end - start <= 460
+    assert start > 0
+
+
+# --- questions about several places ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "kind", "parts"),
+    [
+        ("Huyện Sơn Động (Bắc Giang) năm 2017 và Đảng bộ Khối các cơ quan tỉnh Hải Dương năm "
+         "2022, nơi nào kết nạp được nhiều đảng viên hơn?", "compare",
+         ["Huyện Sơn Động (Bắc Giang) năm 2017 kết nạp được bao nhiêu đảng viên?",
+          "Đảng bộ Khối các cơ quan tỉnh Hải Dương năm 2022 kết nạp được bao nhiêu đảng viên?"]),
+        ("So sánh số đảng viên mới được kết nạp ở huyện Tuần Giáo và ở thành phố Lai Châu.",
+         "compare", ["số đảng viên mới được kết nạp ở huyện Tuần Giáo là bao nhiêu?",
+                     "số đảng viên mới được kết nạp ở thành phố Lai Châu là bao nhiêu?"]),
+        ("Cộng lại, huyện Thới Lai (Cần Thơ, đầu năm 2017) và huyện Thạnh Phú (Bến Tre, đến "
+         "tháng 9/2019) kết nạp được bao nhiêu đảng viên mới?", "total",
+         ["huyện Thới Lai (Cần Thơ, đầu năm 2017) kết nạp được bao nhiêu đảng viên mới?",
+          "huyện Thạnh Phú (Bến Tre, đến tháng 9/2019) kết nạp được bao nhiêu đảng viên mới?"]),
+    ],
+)  # fmt: skip
+def test_multi_place_questions_split_into_one_question_per_place(
+    question: str, kind: str, parts: list[str]
+) -> None:
+    query = analyse(question)
+    assert is_multi(query) == kind
+    assert [p.question for p in split_parts(query)] == parts
+
+
+def test_one_place_is_not_a_comparison() -> None:
+    assert is_multi(analyse("Huyện Tuần Giáo kết nạp nhiều đảng viên hơn năm trước không?")) is None
+
+
+# --- the weights file -----------------------------------------------------------------------
+def test_the_shipped_weights_cover_every_feature_and_were_fitted() -> None:
+    data = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8"))
+    assert list(data["features"]) == list(FEATURES)
+    ranker = load_ranker()
+    assert any(abs(w) > 0.1 for w in ranker.weights.values())
+    assert 0 < ranker.selection.threshold < 1
+    assert "tuning half" in ranker.meta["fitted_on"]
+
+
+def test_weights_for_unknown_features_are_refused(tmp_path: Path) -> None:
+    data = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8"))
+    data["features"]["no_such_feature"] = 1.0
+    with pytest.raises(ValueError, match="no_such_feature"):
+        Ranker.from_json(data)
+
+
+# --- the whole answerer on the sample articles ----------------------------------------------
+@pytest.fixture(scope="module")
+def samples_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tinbot]:
+    service = Tinbot(Settings(data_dir=tmp_path_factory.mktemp("answering")), CountingEmbedder())
+    assert service.ingest([str(SAMPLES)]).count("added") == 5
+    yield service
+    service.close()
+
+
+def test_a_figure_answer_starts_with_a_direct_line_then_quotes(samples_bot: Tinbot) -> None:
+    answer = samples_bot.answer("Huyện ủy Tuần Giáo đã kết nạp được bao nhiêu đảng viên?")
+    first, *rest = answer.text.split("\n")
+    assert _has(first, "470") and first.endswith("[1]")
+    assert "Tuần Giáo" in first  # the place the fact table knows for the figure
+    assert rest and rest[0].startswith("“")
+    assert answer.citations[0].quote in answer.text
+    assert len(answer.text) < 1200
+
+
+def test_a_year_the_articles_do_not_report_is_refused_saying_so(samples_bot: Tinbot) -> None:
+    answer = samples_bot.answer("Huyện Tuần Giáo kết nạp được bao nhiêu đảng viên năm 2009?")
+    assert answer.refused
+    assert "2009" in answer.text
+    # What the articles do report is shown, cited, but the answer stays a refusal.
+    assert answer.citations and answer.citations[0].quote in answer.text
+
+
+def test_a_place_no_article_names_is_refused(samples_bot: Tinbot) -> None:
+    answer = samples_bot.answer("Tỉnh Cao Bằng kết nạp bao nhiêu đảng viên mới trong năm 2023?")
+    assert answer.refused and not answer.citations
+
+
+def test_off_topic_questions_are_refused(samples_bot: Tinbot) -> None:
+    assert samples_bot.answer("Giá vàng hôm nay là bao nhiêu?").refused
+
+
+def test_explain_shows_features_effects_and_the_decision(samples_bot: Tinbot) -> None:
+    explained = samples_bot.explain("Huyện ủy Tuần Giáo đã kết nạp được bao nhiêu đảng viên?")
+    assert explained["decision"] == "answer"
+    best = explained["candidates"][0]  # type: ignore[index]
+    assert set(best["features"]) == set(FEATURES)
+    assert 0 <= best["probability"] <= 1
+    assert any(abs(f["effect"]) > 0 for f in best["features"].values())
+
+
+def test_a_comparison_cites_each_place_and_says_which_is_more(samples_bot: Tinbot) -> None:
+    answer = samples_bot.answer(
+        "Đảng bộ huyện Tuần Giáo và Đảng bộ huyện Núi Thành, nơi nào có nhiều đảng viên hơn?"
+    )
+    assert not answer.refused
+    assert _has(answer.text, "3.790") and _has(answer.text, "5.279")
+    assert "Núi Thành nhiều hơn" in answer.text
+    assert len({c.article_id for c in answer.citations}) == 2
