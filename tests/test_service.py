@@ -69,7 +69,7 @@ def test_reingesting_unchanged_samples_embeds_nothing(
     [
         ("Huyện ủy Tuần Giáo kết nạp được bao nhiêu đảng viên?", "470", "000_"),
         ("huyen uy tuan giao ket nap duoc bao nhieu dang vien", "470", "000_"),
-        ("How many new party members did Nui Thanh district admit in 2022?", "120", "003_"),
+        ("How many party members does Tuan Giao district have?", "3.790", "000_"),
         ("Đảng bộ thành phố Kon Tum có bao nhiêu đảng viên là người có đạo?", "215", "002_"),
     ],
 )
@@ -89,9 +89,9 @@ def test_answers_quote_the_figure_and_cite_the_exact_sentence(
 
 
 def test_english_questions_get_english_framing(samples_bot: Tinbot) -> None:
-    answer = samples_bot.answer("How many new party members did Nui Thanh district admit in 2022?")
+    answer = samples_bot.answer("How many party members does Tuan Giao district have?")
     assert answer.language == "en"
-    assert answer.text.startswith("From the articles")
+    assert "Quoted from the articles (in Vietnamese):" in answer.text.splitlines()[1]
 
 
 @pytest.mark.parametrize(

@@ -73,14 +73,14 @@ class Ranking:
 def mismatch(query: Query, row: Sequence[float]) -> str | None:
     """Why a candidate cannot answer, whatever its score: it is about another period than the
     one asked, or from an article that names none of the places asked about."""
+    if query.places and row[INDEX["place_article"]] == 0:
+        return "place"
     if query.years and (
         row[INDEX["year_other"]] > 0
         or row[INDEX["year_absent"]] > 0
         or row[INDEX["fact_period_mismatch"]] > 0
     ):
         return "period"
-    if query.places and row[INDEX["place_article"]] == 0:
-        return "place"
     return None
 
 
@@ -131,8 +131,11 @@ class ExtractiveAnswerer:
 
     # --- steps -------------------------------------------------------------------------------
     def rank(self, query: Query, evidence: Sequence[Evidence]) -> Ranking:
+        terms = self.terms(query)
+        if not any(not t.startswith("?") for t in terms.folded_weights):
+            return Ranking(query)  # no word of the question occurs in any article
         cands = candidates(evidence, self.view_of)
-        rows = featurize(query, self.terms(query), cands, self._facts_of)
+        rows = featurize(query, terms, cands, self._facts_of)
         scored = [
             Scored(c, row, self.ranker.probability(row), mismatch(query, row))
             for c, row in zip(cands, rows, strict=True)
@@ -145,6 +148,8 @@ class ExtractiveAnswerer:
         settings = self.ranker.selection
         eligible = ranking.eligible
         if not eligible or eligible[0].probability < settings.threshold:
+            return []
+        if eligible[0].row[INDEX["cover_context"]] < settings.min_cover:
             return []
         query = ranking.query
         top = eligible[0]
@@ -211,8 +216,10 @@ class ExtractiveAnswerer:
             run = [first]
             for step in range(1, size):
                 nxt = by_position.get((article_id, index + step))
-                if nxt is None or nxt.candidate.view.paragraph[nxt.candidate.index] != (
-                    first.candidate.view.paragraph[first.candidate.index]
+                if (
+                    nxt is None
+                    or nxt.candidate.view.paragraph[nxt.candidate.index]
+                    != (first.candidate.view.paragraph[first.candidate.index])
                 ):
                     break
                 if nxt.candidate.start < run[-1].candidate.end:

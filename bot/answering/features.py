@@ -58,7 +58,9 @@ FEATURES: tuple[str, ...] = (
     "article_share",  # share of the retrieved passages from the sentence's article
     "has_asked",  # holds the kind of answer asked (figure, share, date, person, …)
     "lacks_asked",  # a checkable kind was asked and the sentence holds none
-    "head_match",  # a figure followed by the noun the question counts
+    "head_match",  # share of the counted noun ("đảng viên mới") that follows one of its figures
+    "stock_match",  # a stock is asked ("có bao nhiêu") and a figure is one ("tổng cộng 5.279")
+    "flow_for_stock",  # a stock is asked and its figures are admissions or plans
     "stated_number",  # holds a number the question itself gives
     "figures",  # how many figures the sentence holds (capped)
     "year_match",  # holds a year the question asks about
@@ -279,14 +281,23 @@ def question_terms(
         terms = [t for t in terms if t not in junk]
         freqs = doc_freq(terms, exact)
         weights: dict[str, float] = {}
+        untranslated: list[str] = []
         for term in terms:
             if freqs.get(term, 0) == 0 and (
                 query.language == "en"
                 or ("_" in term and any(fold(p) in STOPWORDS for p in term.split("_")))
             ):
+                if query.language == "en" and "_" not in term and not term.isdigit():
+                    untranslated.append(term)
                 continue
             idf = math.log(1 + passages / (1 + freqs.get(term, 0)))
             weights[term] = idf * (1.5 if "_" in term else 1.0)
+        if untranslated and weights:
+            # An English word the glossary does not know ("gold", "price") is a part of the
+            # question no article was found to hold: it counts as missing, at an average
+            # word's weight, instead of vanishing and leaving "Hà Nội" to cover it all.
+            average = sum(weights.values()) / len(weights)
+            weights.update({f"?{t}": average for t in untranslated})
         return weights
 
     exact = query.accented and query.language == "vi"
@@ -492,13 +503,12 @@ def featurize(
             bool(asked & {"place", "name"}) and any(len(r) >= 2 for _, r in _capital_runs(text))
         )
         lacks = bool(checkable) and not any(holds[k] for k in checkable)
-        head_match = bool(head) and any(u.startswith(head.split()[0]) for u in units)
-        if head and not head_match and head.startswith("dang vien"):
-            head_match = any(u.startswith("quan chung") for u in units)
+        head_match = _head_match(head, text, query) if head else 0.0
         stated = bool(query.stated) and any(
             re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d]|[.,]\d)", text) for n in query.stated
         )
         sentence_years = _years(text, view.date)
+        stock_figure, flow = _stock_or_flow(text)
         folded_text = fold(text)
         target = bool(TARGET_SENTENCE_RE.search(folded_text))
         entities = query.entities
@@ -553,7 +563,9 @@ def featurize(
                 per_article.get(view.article_id, 0) / max(1, len(passages)),
                 float(has_asked),
                 float(lacks),
-                float(head_match),
+                head_match,
+                float(query.wants_total and stock_figure),
+                float(query.wants_total and not stock_figure and flow),
                 float(stated),
                 min(n_figures, 5) / 5,
                 float(bool(asked_years & sentence_years)),
@@ -598,6 +610,40 @@ def featurize(
 
 
 FIGURE_WINDOW = 50  # characters either side of a figure that belong to it
+_STOCK_BEFORE_RE = re.compile(
+    r"\b(?:tong cong|tong so|hien co|co|voi|gom|len|nang len)\s*(?:(?:khoang|gan|tren|hon)\s*)?$"
+)
+_FLOW_RE = re.compile(r"\b(?:ket nap|phat trien|phan dau|chi tieu|muc tieu|them)\b")
+
+
+@lru_cache(maxsize=8192)
+def _stock_or_flow(text: str) -> tuple[bool, bool]:
+    """Whether a figure of the text is a stock ("có 5.279 đảng viên", "tổng cộng …") and
+    whether the text speaks of admissions or plans (a flow)."""
+    folded = fold(text)
+    stock = any(
+        _STOCK_BEFORE_RE.search(fold(text[max(0, n.start - 24) : n.start]))
+        for n in find_numbers(text)
+        if n.measure != "percent"
+    )
+    return stock, bool(_FLOW_RE.search(folded))
+
+
+def _head_match(head: str, text: str, query: Query) -> float:
+    """Share of the counted noun's syllables found right after one of the text's figures
+    (those admitted are also counted as "quần chúng (ưu tú)")."""
+    wanted = head.split()
+    best = 0.0
+    admitted = " ket nap " in f" {fold(query.search_text)} " or "kết nạp" in query.search_text
+    for n in find_numbers(text):
+        if n.measure == "percent":
+            continue
+        after = fold(text[n.end : n.end + 40]).split()[: len(wanted) + 2]
+        if admitted and wanted[:2] == ["dang", "vien"] and after[:2] == ["quan", "chung"]:
+            return 1.0
+        found = sum(1 for w in wanted if w in after) / len(wanted)
+        best = max(best, found if after[:1] == wanted[:1] else found / 2)
+    return best
 
 
 @lru_cache(maxsize=8192)
