@@ -124,8 +124,6 @@ class ArticleView:
     text: str
     spans: tuple[tuple[int, int], ...]
     paragraph: tuple[int, ...]  # paragraph number of each sentence
-    exact_terms: tuple[frozenset[str], ...]
-    folded_terms: tuple[frozenset[str], ...]
     title_exact: frozenset[str]
     title_folded: frozenset[str]
     article_exact: frozenset[str]
@@ -133,6 +131,24 @@ class ArticleView:
     folded_words: str  # the whole article, folded, space-padded: for names
     years: frozenset[str]  # the publication year and the years in the title
     all_years: frozenset[str]  # every year the article mentions or covers ("2016-2020", "đến nay")
+    # Terms of each sentence, computed when first asked for: a question reads a few sentences
+    # of each article, and splitting all of a long one into terms costs more than answering.
+    _terms: dict[int, tuple[frozenset[str], frozenset[str]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def exact_terms(self, index: int) -> frozenset[str]:
+        return self._sentence_terms(index)[0]
+
+    def folded_terms(self, index: int) -> frozenset[str]:
+        return self._sentence_terms(index)[1]
+
+    def _sentence_terms(self, index: int) -> tuple[frozenset[str], frozenset[str]]:
+        found = self._terms.get(index)
+        if found is None:
+            start, end = self.spans[index]
+            found = self._terms[index] = _terms(self.text[start:end])
+        return found
 
     def sentence_at(self, start: int) -> int | None:
         lo, hi = 0, len(self.spans)
@@ -147,7 +163,10 @@ class ArticleView:
 
 def _terms(text: str) -> tuple[frozenset[str], frozenset[str]]:
     syllables = keys(text)
-    return frozenset(with_bigrams(syllables)), frozenset(with_bigrams([fold(k) for k in syllables]))
+    folded = WORD_RE.findall(fold(text))  # the same words, folded in one pass
+    if len(folded) != len(syllables):
+        folded = [fold(k) for k in syllables]
+    return frozenset(with_bigrams(syllables)), frozenset(with_bigrams(folded))
 
 
 def build_view(article_id: str, title: str, date: str | None, text: str) -> ArticleView:
@@ -158,7 +177,6 @@ def build_view(article_id: str, title: str, date: str | None, text: str) -> Arti
         if i and "\n\n" in text[spans[i - 1][1] : start]:
             number += 1
         paragraph.append(number)
-    exact, folded = zip(*(_terms(text[s:e]) for s, e in spans), strict=True) if spans else ((), ())
     lead = " ".join(text[s:e] for s, e in spans[:3])
     title_exact, title_folded = _terms(f"{title} {lead}")
     article_exact, article_folded = _terms(f"{title}\n{text}")
@@ -173,13 +191,11 @@ def build_view(article_id: str, title: str, date: str | None, text: str) -> Arti
         text=text,
         spans=spans,
         paragraph=tuple(paragraph),
-        exact_terms=tuple(exact),
-        folded_terms=tuple(folded),
         title_exact=title_exact,
         title_folded=title_folded,
         article_exact=article_exact,
         article_folded=article_folded,
-        folded_words=" " + " ".join(fold(k) for k in keys(f"{title}\n{text}")) + " ",
+        folded_words=" " + " ".join(WORD_RE.findall(fold(f"{title}\n{text}"))) + " ",
         years=frozenset(years),
         all_years=frozenset(all_years),
     )
@@ -332,8 +348,10 @@ def straddling_pairs(query: Query) -> set[str]:
 
 
 def _cover(weights: dict[str, float], total: float, *term_sets: frozenset[str]) -> float:
-    covered = sum(w for t, w in weights.items() if any(t in s for s in term_sets))
-    return covered / total
+    if len(term_sets) == 1:
+        only = term_sets[0]
+        return sum(w for t, w in weights.items() if t in only) / total
+    return sum(w for t, w in weights.items() if any(t in s for s in term_sets)) / total
 
 
 @lru_cache(maxsize=8192)
@@ -448,27 +466,27 @@ def featurize(
         text = c.text
         sentence_sets = range(c.index, c.last + 1)
         if terms.exact:
-            own = frozenset().union(*(view.exact_terms[i] for i in sentence_sets))
+            own = frozenset().union(*(view.exact_terms(i) for i in sentence_sets))
             near = frozenset().union(
                 *(
-                    view.exact_terms[i]
+                    view.exact_terms(i)
                     for i in range(max(0, c.index - 2), min(len(view.spans), c.last + 3))
                 )
             )
             title, article = view.title_exact, view.article_exact
         else:
-            own = frozenset().union(*(view.folded_terms[i] for i in sentence_sets))
+            own = frozenset().union(*(view.folded_terms(i) for i in sentence_sets))
             near = frozenset().union(
                 *(
-                    view.folded_terms[i]
+                    view.folded_terms(i)
                     for i in range(max(0, c.index - 2), min(len(view.spans), c.last + 3))
                 )
             )
             title, article = view.title_folded, view.article_folded
-        own_folded = frozenset().union(*(view.folded_terms[i] for i in sentence_sets))
+        own_folded = frozenset().union(*(view.folded_terms(i) for i in sentence_sets))
         near_folded = frozenset().union(
             *(
-                view.folded_terms[i]
+                view.folded_terms(i)
                 for i in range(max(0, c.index - 2), min(len(view.spans), c.last + 3))
             )
         )
@@ -486,7 +504,7 @@ def featurize(
             else 0.0
         )
         before_sets = [
-            (view.exact_terms if terms.exact else view.folded_terms)[i]
+            (view.exact_terms if terms.exact else view.folded_terms)(i)
             for i in range(max(0, c.index - 2), c.index)
         ]
         cover_before = _cover(terms.weights, terms.total, *before_sets) if before_sets else 0.0
