@@ -99,6 +99,26 @@ class EvalReport:
             "latency_p50_ms": pct(0.5),
             "latency_p95_ms": pct(0.95),
         }
+        by_type: dict[str, list[bool]] = {}
+        for r in self.results:
+            by_type.setdefault(r.case.type, []).append(r.answer_ok)
+        metrics["by_type"] = {t: round(sum(v) / len(v), 4) for t, v in sorted(by_type.items())}
+        # Size on a phone: single-article answers; the figure within the direct line.
+        single = [r for r in answerable if len(r.case.sources) == 1 and not r.refused]
+        sizes = sorted(len(r.answer) for r in single)
+        if sizes:
+            metrics["answer_chars_p50"] = sizes[len(sizes) // 2]
+            metrics["answer_chars_max"] = sizes[-1]
+        figures = [
+            r for r in single if r.case.expect and any(c.isdigit() for c in r.case.expect[0])
+        ]
+        if figures:
+            metrics["figure_in_first_160"] = share(
+                figures,
+                lambda r: all(
+                    e in unicodedata.normalize("NFC", r.answer[:160]) for e in r.case.expect
+                ),  # fmt: skip
+            )
         faithful = [r.faithfulness for r in self.results if r.faithfulness is not None]
         if faithful:
             metrics["faithfulness"] = round(statistics.fmean(faithful), 4)

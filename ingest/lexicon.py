@@ -504,7 +504,6 @@ GLOSSARY: dict[str, str] = dict(
             "farmers": "nông dân",
             "coffee": "cà phê",
             "universities": "đại học",
-            "university": "đại học",
             "colleges": "cao đẳng",
             "college": "cao đẳng",
             "schools": "trường",

@@ -146,7 +146,9 @@ def test_list_introductions(sentence: str, is_list: bool) -> None:
          ["70 đảng viên"]),
     ],
 )  # fmt: skip
-def test_figures_picked_for_the_direct_line(question: str, sentence: str, picked: list[str]) -> None:
+def test_figures_picked_for_the_direct_line(
+    question: str, sentence: str, picked: list[str]
+) -> None:
     assert [p.text for p in pick_figures(analyse(question), sentence)] == picked
 
 

@@ -56,7 +56,9 @@ def test_ask_json_has_the_contract_shape(data: Path) -> None:
 
 
 def test_ask_plain_text_lists_sources(data: Path) -> None:
-    result = run("ask", "dang bo thanh pho kon tum co bao nhieu dang vien la nguoi co dao", data=data)
+    result = run(
+        "ask", "dang bo thanh pho kon tum co bao nhieu dang vien la nguoi co dao", data=data
+    )
     assert "215" in result.stdout
     assert "Nguồn:" in result.stdout
     assert "[1]" in result.stdout

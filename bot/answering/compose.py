@@ -23,7 +23,11 @@ from ingest.vietnamese import fold, keys, with_bigrams
 
 MAX_QUOTE_CHARS = 420  # a longer sentence is cut to the clauses around its answer
 _DATE_RES = (
-    re.compile(r"\btừ (?:ngày )?\d{1,2}(?:\s*[/.-]\s*\d{1,2})? (?:đến|tới|-) (?:ngày )?\d{1,2}\s*[/.-]\s*\d{1,2}(?:\s*[/.-]\s*(?:19|20)\d\d)?", re.I),
+    re.compile(
+        r"\btừ (?:ngày )?\d{1,2}(?:\s*[/.-]\s*\d{1,2})? (?:đến|tới|-) (?:ngày )?"
+        r"\d{1,2}\s*[/.-]\s*\d{1,2}(?:\s*[/.-]\s*(?:19|20)\d\d)?",
+        re.I,
+    ),
     re.compile(r"\b\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*(?:19|20)\d\d\b"),
     re.compile(r"\bngày \d{1,2} tháng \d{1,2}(?: năm (?:19|20)\d\d)?", re.I),
     re.compile(r"\b(?:ngày )\d{1,2}\s*[/.-]\s*\d{1,2}\b", re.I),

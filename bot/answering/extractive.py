@@ -151,6 +151,8 @@ class ExtractiveAnswerer:
             return []
         if eligible[0].row[INDEX["cover_context"]] < settings.min_cover:
             return []
+        if eligible[0].row[INDEX["slot_context"]] < settings.min_slot:
+            return []
         query = ranking.query
         top = eligible[0]
         chosen = [top]

@@ -44,6 +44,7 @@ FEATURES: tuple[str, ...] = (
     "cover_folded",  # the same without diacritics
     "cover_pairs",  # share of the question's word pairs the sentence holds
     "cover_slot",  # share of the words around the question word ("bao nhiêu học viên")
+    "slot_context",  # … found in the sentence, its neighbours or its article's title and lead
     "figure_context",  # best coverage of the question within a few words of one of its figures
     "cover_context",  # … the sentence with its neighbours and the article's title
     "cover_title",  # … the article's title and lead
@@ -503,6 +504,12 @@ def featurize(
             if slot
             else 0.0
         )
+        slot_context = (
+            sum(terms.folded_weights[t] for t in slot if t in near_folded or t in view.title_folded)
+            / slot_total
+            if slot
+            else 1.0
+        )
         before_sets = [
             (view.exact_terms if terms.exact else view.folded_terms)(i)
             for i in range(max(0, c.index - 2), c.index)
@@ -567,6 +574,7 @@ def featurize(
                 _cover(terms.folded_weights, terms.folded_total, own_folded),
                 _cover(pair_weights, terms.pair_total, own) if pair_weights else 0.0,
                 slot_cover,
+                slot_context,
                 _figure_context(text, terms) if n_figures else 0.0,
                 _cover(terms.weights, terms.total, near, title),
                 _cover(terms.weights, terms.total, title),

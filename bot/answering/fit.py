@@ -55,6 +55,7 @@ FOLDS = 5
 GRID: dict[str, Sequence[float]] = {
     "threshold": (0.06, 0.08, 0.1, 0.12, 0.16, 0.2),
     "min_cover": (0.2, 0.25, 0.3, 0.35, 0.4),
+    "min_slot": (0.0, 0.2, 0.3, 0.4, 0.5),
     "ratio": (0.2, 0.35, 0.5, 0.7),
     "ratio_adjacent": (0.2, 0.35),
     "ratio_multi": (0.4, 0.7),
@@ -266,8 +267,10 @@ def tune_selection(
     for _ in range(2):
         for name, values in GRID.items():
             for value in values:
-                candidate = replace(selection, **{name: value})
-                score = _objective(evaluate(examples, answerer, replace(ranker, selection=candidate)))
+                candidate = replace(selection, **{name: value})  # type: ignore[arg-type]
+                score = _objective(
+                    evaluate(examples, answerer, replace(ranker, selection=candidate))
+                )
                 if score > best:
                     best, selection = score, candidate
     return selection
