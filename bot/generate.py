@@ -526,16 +526,7 @@ def _citation(m: int, ev: Evidence, sentences: list[str]) -> Citation:
     end = max(e for _, e in chosen)
     if end - start > MAX_QUOTE_CHARS:
         start, end = max(chosen, key=lambda span: (chosen[span], -span[0]))
-    return Citation(
-        n=m,
-        article_id=ev.article_id,
-        title=ev.title,
-        date=ev.date,
-        origin=ev.origin,
-        quote=ev.text[start:end],
-        start=ev.start + start,
-        end=ev.start + end,
-    )
+    return ev.citation(m, ev.start + start, ev.start + end)
 
 
 def _match_profile(text: str) -> tuple[set[str], set[float]]:

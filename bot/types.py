@@ -132,3 +132,18 @@ class Evidence:
     lexical: float = 0.0  # normalised BM25 (0 when the lexical side did not return it)
     similarity: float = 0.0  # raw cosine similarity (0 when the dense side did not)
     link: str | None = None  # the article's web address, when known
+
+    def citation(self, n: int, start: int, end: int) -> Citation:
+        """Citation ``[n]`` of ``article.text[start:end]`` (offsets in the article), which lies
+        within this passage."""
+        return Citation(
+            n=n,
+            article_id=self.article_id,
+            title=self.title,
+            date=self.date,
+            origin=self.origin,
+            quote=self.text[start - self.start : end - self.start],
+            start=start,
+            end=end,
+            link=self.link,
+        )

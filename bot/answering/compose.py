@@ -188,15 +188,4 @@ def direct_line(picks: Sequence[Pick], n: int, fact: Fact | None) -> str:
 
 
 def citation_for(n: int, quote: Quote) -> Citation:
-    ev = quote.evidence
-    return Citation(
-        n=n,
-        article_id=ev.article_id,
-        title=ev.title,
-        date=ev.date,
-        origin=ev.origin,
-        quote=quote.text,
-        start=quote.start,
-        end=quote.end,
-        link=ev.link,
-    )
+    return quote.evidence.citation(n, quote.start, quote.end)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.answering.compose import Pick, pick_figures
 from bot.query import Query, analyse, entity_spans, folded_question
@@ -162,21 +162,8 @@ def answer_multi(
     lines: list[str] = []
     values: list[float] = []
     for part, pick, sub in found:
-        citation = sub.citations[0]
         n = len(citations) + 1
-        citations.append(
-            Citation(
-                n,
-                citation.article_id,
-                citation.title,
-                citation.date,
-                citation.origin,
-                citation.quote,
-                citation.start,
-                citation.end,
-                citation.link,
-            )  # fmt: skip
-        )
+        citations.append(replace(sub.citations[0], n=n))
         number = parse_number(pick.text)
         values.append(number.value if number else float("nan"))
         lines.append(f"- {part.label}: {pick.text} [{n}]")
