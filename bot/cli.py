@@ -238,7 +238,6 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     from bot.service import Tinbot
-    from index.embeddings import build_embedder
 
     if args.model:
         settings = settings.with_(embedder="sentence-transformers", embedding_model=args.model)
@@ -246,8 +245,8 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     # that may replace it, so the collection is recreated before the service opens it.
     from index.vectors import VectorStore
 
-    embedder = build_embedder(settings)
-    VectorStore(settings, embedder.name, embedder.dim, recreate=True)
+    embedder = settings.embedder_instance()
+    VectorStore(settings.chroma, embedder.name, embedder.dim, recreate=True)
     service = Tinbot(settings, embedder)
     try:
         count = service.reindex(progress=sys.stderr.isatty())

@@ -1,37 +1,27 @@
-"""User-facing errors. Each carries a message a person can act on; the CLI and the bot print it
-as one line instead of a traceback."""
+"""User-facing errors, all in one place for the front ends: those of the lower layers are
+defined there (``ingest/errors.py``, ``index/errors.py``) and re-exported here."""
 
+from index.errors import ConfigError, IndexMismatchError
+from ingest.errors import (
+    BlockedURLError,
+    EmptySourceError,
+    IngestError,
+    SourceTooLargeError,
+    TinbotError,
+    UnsupportedSourceError,
+)
 
-class TinbotError(Exception):
-    """Base class for errors shown to users as a single readable line."""
-
-
-class ConfigError(TinbotError):
-    """A setting is missing or malformed."""
-
-
-class IngestError(TinbotError):
-    """A source could not be ingested; the stores were left as they were."""
-
-
-class UnsupportedSourceError(IngestError):
-    """The file type, URL scheme or content type is not one tinbot reads."""
-
-
-class SourceTooLargeError(IngestError):
-    """The source exceeds a configured size cap."""
-
-
-class EmptySourceError(IngestError):
-    """The source holds no article text after cleaning."""
-
-
-class BlockedURLError(IngestError):
-    """The URL points at a private, loopback or link-local address, or is otherwise refused."""
-
-
-class IndexMismatchError(TinbotError):
-    """The index on disk was built with another embedding model than the one configured."""
+__all__ = [
+    "BlockedURLError",
+    "ConfigError",
+    "EmptySourceError",
+    "IndexMismatchError",
+    "IngestError",
+    "SourceTooLargeError",
+    "StoreLockedError",
+    "TinbotError",
+    "UnsupportedSourceError",
+]
 
 
 class StoreLockedError(TinbotError):

@@ -26,6 +26,20 @@ from bot.types import Answer, Citation
 from index.facts import FactStore
 from index.lexical import STOPWORDS
 from ingest.facts import KINDS, STOCK_BEFORE_RE, Fact
+from ingest.lexicon import (
+    ACHIEVED_ACCENTED_RE,
+    ACHIEVED_FOLDED_RE,
+    COMPARE_CUES,
+    FACT_PLACE_LEVELS,
+    KIND_CUES,
+    LIST_CUES,
+    PER_YEAR_CUES,
+    SEGMENT_CUES,
+    TARGET_CUES,
+    TOTAL_CUES,
+    TOTAL_OF_BOTH_RE,
+    phrase_re,
+)
 from ingest.numbers import find_numbers, format_number, format_percent
 from ingest.vietnamese import fold, words
 
@@ -40,60 +54,20 @@ PEOPLE_KINDS = frozenset({"ket_nap", "tong_dang_vien", "xuat_sac", "hoan_thanh_t
 # Stocks at a date can be compared across dates with a caveat; flows over different periods not.
 STOCK_KINDS = frozenset({"tong_dang_vien", "to_chuc_dang", "chi_bo"})
 
-# (folded cue, kind), first match wins; checked against the folded question.
-_KIND_CUES: list[tuple[str, str]] = [
-    (
-        r"\bvuot (?:chi tieu|ke hoach)|\b(?:phan tram|ty le|ti le) (?:\w+ ){0,3}chi tieu",
-        "ty_le_dat_chi_tieu",
-    ),
-    (
-        r"\bchi tieu\b.*\b(?:phan tram|ty le)\b|\bdat (?:bao nhieu|may) phan tram\b",
-        "ty_le_dat_chi_tieu",
-    ),
-    (r"\blop\b", "lop_boi_duong"),
-    (r"\bchua co chi bo\b|\b(?:thon|ban) chua\b|\bsinh hoat ghep\b", "thon_ban"),
-    (r"\bchi bo doc lap\b|\bchi bo thon\b|\bchi bo\b", "chi_bo"),
-    (r"\bto chuc co so\b|\btccs|\bto chuc dang\b|\bdang bo co so\b", "to_chuc_dang"),
-    (r"\bxuat sac\b", "xuat_sac"),
-    (r"\bhoan thanh tot\b", "hoan_thanh_tot"),
-    (r"\bdu bi\b.*\bchinh thuc\b|\bchuyen chinh thuc\b", "chuyen_chinh_thuc"),
-    (r"\bchuyen sinh hoat\b", "chuyen_sinh_hoat"),
-    (r"\bcan bo\b|\bcong chuc\b", "can_bo"),
-    (r"\bket nap\b|\bdang vien moi\b|\bphat trien dang vien\b|\bquan chung uu tu\b", "ket_nap"),
-    (r"\bdang vien\b", "tong_dang_vien"),
-]
-_SEGMENT_CUES: list[tuple[str, str]] = [
-    (r"\bdoan vien\b", "doan_vien"),
-    (r"\bdan toc\b", "dan_toc_thieu_so"),
-    (r"\bco dao\b|\bton giao\b", "co_dao"),
-    (r"\btai cho\b", "tai_cho"),
-    (r"\bdai hoc\b|\btrinh do\b|\bhoc van\b|\btrung hoc\b", "trinh_do"),
-    (r"\bnu\b", "nu"),
-]
-_TARGET_CUES = re.compile(r"\b(?:muc tieu|chi tieu|phan dau|ke hoach|du kien|target|goal|plan)\b")
-# "đạt/vượt chỉ tiêu" asks for a result, "đặt mục tiêu" for a target: both fold to "dat", so an
-# accented question is read with its accents.
-_ACHIEVED_ACCENTED = re.compile(r"\b(?:vượt|đạt)\s+(?:\w+\s+){0,3}(?:chỉ tiêu|kế hoạch|mục tiêu)\b")
-_ACHIEVED_FOLDED = re.compile(r"\bvuot (?:\w+ ){0,3}(?:chi tieu|ke hoach|muc tieu)\b")
-_PER_YEAR_CUES = re.compile(r"\b(?:moi nam|hang nam|binh quan|per year|each year|a year)\b")
-_COMPARE_CUES = re.compile(
-    r"\b(?:so sanh|nhieu hon|it hon|cao hon|thap hon|lon hon|nho hon|noi nao|ben nao|compare|"
-    r"more|fewer|higher|lower)\b"
-)
-_TOTAL_CUES = re.compile(
-    r"\b(?:cong lai|tong cong|gop lai|tat ca|combined|in total|altogether)\b"
-    r"|\btong so\b.* cua .* va "  # "Tổng số đảng viên của A và B"
-)
-_LIST_CUES = re.compile(
-    r"\b(?:liet ke|tung bai|tung dia phuong|cac dia phuong|nhung dia phuong|dia phuong nao|"
-    r"nhung noi|noi nao|list|which places)\b"
-)
+_KIND_CUES = [(re.compile(cue), kind) for cue, kind in KIND_CUES]
+_SEGMENT_CUES = [(re.compile(cue), segment) for cue, segment in SEGMENT_CUES]
+_TARGET_CUES = phrase_re(TARGET_CUES)
+_ACHIEVED_ACCENTED = ACHIEVED_ACCENTED_RE
+_ACHIEVED_FOLDED = ACHIEVED_FOLDED_RE
+_PER_YEAR_CUES = phrase_re(PER_YEAR_CUES)
+_COMPARE_CUES = phrase_re(COMPARE_CUES)
+_TOTAL_CUES = re.compile(f"{phrase_re(TOTAL_CUES).pattern}|{TOTAL_OF_BOTH_RE.pattern}")
+_LIST_CUES = phrase_re(LIST_CUES)
 _SUPERLATIVE_RE = re.compile(r"\b(?:nhieu|cao|lon|it|thap|nho)(?: \w+){0,3} nhat\b|\bmost\b")
 _FROM_VALUE_RE = re.compile(r"\s*(?:\w+\s+){0,3}?(?:xuong con|xuong|len|con)\s+\d")
 _PART_SPLIT_RE = re.compile(r",?\s+(?:và|va|and)\s+")
 _FIGURE_CUE = re.compile(r"\b(?:bao nhieu|may|how many|how much|phan tram)\b")
-_LEVEL_WORDS = ("Khối các cơ quan tỉnh", "Khối doanh nghiệp tỉnh", "thành phố", "thị xã",
-                "thị trấn", "huyện", "quận", "tỉnh", "phường", "xã")  # fmt: skip
+_LEVEL_WORDS = FACT_PLACE_LEVELS
 
 
 @dataclass(frozen=True)
@@ -158,8 +132,8 @@ def _terms(folded: str) -> frozenset[str]:
 
 def question_spec(query: Query, folded: str | None = None) -> Spec:
     folded = folded if folded is not None else _folded(query.search_text)
-    kind = next((k for cue, k in _KIND_CUES if re.search(cue, folded)), None)
-    segments = tuple(s for cue, s in _SEGMENT_CUES if re.search(cue, folded))
+    kind = next((k for cue, k in _KIND_CUES if cue.search(folded)), None)
+    segments = tuple(s for cue, s in _SEGMENT_CUES if cue.search(folded))
     achieved = (
         _ACHIEVED_ACCENTED.search(query.search_text.lower())
         if query.accented

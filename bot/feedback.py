@@ -15,7 +15,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -76,13 +75,6 @@ def sources_of(answer: Answer) -> list[dict[str, Any]]:
         }
         for c in answer.citations
     ]
-
-
-@dataclass(frozen=True)
-class Vote:
-    answer_id: int
-    user_id: int
-    rating: int
 
 
 class FeedbackStore:

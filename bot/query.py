@@ -8,26 +8,19 @@ from dataclasses import dataclass
 from typing import Literal
 
 from index.lexical import STOPWORDS
-from ingest.lexicon import ANSWER_TYPE_CUES, DOCUMENT_RE, ENGLISH_MARKERS, GLOSSARY, LEVEL_WORDS
+from ingest.lexicon import (
+    ANSWER_TYPE_CUES,
+    DOCUMENT_RE,
+    ENGLISH_MARKERS,
+    FIGURE_MARKERS,
+    GLOSSARY,
+    LEVEL_WORDS,
+    PERCENT_MARKERS,
+    TARGET_CUES,
+    YEAR_RE,
+)
 from ingest.vietnamese import WORD_RE, fold, is_accented, key, nfc, words
 
-# Folded phrases that mark a question asking for a number.
-_FIGURE_MARKERS = (
-    "bao nhieu",
-    "ty le",
-    "ti le",
-    "phan tram",
-    "may ",
-    "so luong",
-    "tong so",
-    "how many",
-    "how much",
-    "what percentage",
-    "what share",
-    "percent",
-)
-_PERCENT_MARKERS = ("ty le", "ti le", "phan tram", "percent", "percentage", "share", "rate", "%")
-YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
 # Capitalised words that start a Vietnamese question or are generic titles, not places/names.
 _NOT_ENTITIES = frozenset(
     key(w)
@@ -286,8 +279,8 @@ def analyse(question: str) -> Query:
         text=question,
         language=language,
         accented=is_accented(question),
-        wants_figure=any(f" {m}" in folded for m in _FIGURE_MARKERS) or "%" in question,
-        wants_percent=any(m in folded for m in _PERCENT_MARKERS),
+        wants_figure=any(f" {m}" in folded for m in FIGURE_MARKERS) or "%" in question,
+        wants_percent=any(m in folded for m in PERCENT_MARKERS),
         wants_total=(
             " co bao nhieu " in folded
             or " tong " in folded
@@ -296,10 +289,7 @@ def analyse(question: str) -> Query:
         )
         and not any(v in folded for v in (" ket nap ", " admit", " phat trien ")),
         head=_head(fold(search_text)),
-        asks_target=any(
-            f" {m} " in folded
-            for m in ("chi tieu", "muc tieu", "ke hoach", "phan dau", "target", "goal", "quota")
-        ),
+        asks_target=any(f" {m} " in folded for m in TARGET_CUES),
         focus=None if language == "en" else _focus(folded.strip()),
         years=asked_years(question),
         entities=_entities(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text)),

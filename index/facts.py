@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING
 
+from index.migrations import migrate
 from ingest.facts import Fact, extract_facts
 from ingest.vietnamese import fold
 
@@ -24,46 +25,6 @@ EXTRACTOR_VERSION = 1
 
 _COLUMNS = tuple(f.name for f in fields(Fact))
 _BOOL_COLUMNS = frozenset({"target", "per_year"})
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS facts (
-    id INTEGER PRIMARY KEY,
-    article_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    segment TEXT,
-    measure TEXT NOT NULL,
-    value REAL NOT NULL,
-    high REAL,
-    denominator REAL,
-    bound TEXT NOT NULL,
-    unit TEXT,
-    figure TEXT NOT NULL,
-    target INTEGER NOT NULL,
-    per_year INTEGER NOT NULL,
-    place TEXT,
-    place_key TEXT,
-    period TEXT,
-    year_from INTEGER,
-    year_to INTEGER,
-    sentence TEXT NOT NULL,
-    start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    figure_start INTEGER NOT NULL,
-    figure_end INTEGER NOT NULL,
-    whole REAL,
-    note TEXT
-);
-CREATE INDEX IF NOT EXISTS facts_article ON facts(article_id);
-CREATE INDEX IF NOT EXISTS facts_place_kind ON facts(place_key, kind);
-CREATE TABLE IF NOT EXISTS facts_extracted (
-    article_id TEXT PRIMARY KEY,
-    version INTEGER NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS articles_facts_delete AFTER DELETE ON articles BEGIN
-    DELETE FROM facts WHERE article_id = old.article_id;
-    DELETE FROM facts_extracted WHERE article_id = old.article_id;
-END;
-"""
 
 
 def _row_to_fact(row: Sequence[object]) -> Fact:
@@ -80,14 +41,7 @@ class FactStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._places_cache: tuple[str | None, list[str]] | None = None
-        has_articles = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'articles'"
-        ).fetchone()
-        schema = SCHEMA
-        if not has_articles:
-            # Standalone use (tests, tools): no article rows to follow.
-            schema = schema[: schema.index("CREATE TRIGGER")]
-        conn.executescript(schema)
+        migrate(conn)
 
     def replace(self, conn: sqlite3.Connection, article_id: str, facts: Iterable[Fact]) -> int:
         """Make ``facts`` the article's facts; call inside the store's transaction."""

@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+from index.migrations import migrate
 from index.store import StoredChunk
 from ingest.vietnamese import fold, is_accented, keys, with_bigrams
 
@@ -37,17 +38,6 @@ _QUOTE_RE = re.compile(r'["]')
 PRUNE_MIN_PASSAGES = 2000
 POSTINGS_BUDGET = 0.1  # matched postings per query, as a share of all passages
 MIN_TERMS = 3
-
-SCHEMA = """
-CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(
-    exact, folded, title_exact, title_folded,
-    tokenize = "unicode61 remove_diacritics 0 tokenchars '_'"
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS lexical_vocab USING fts5vocab(lexical, 'col');
-CREATE TRIGGER IF NOT EXISTS chunks_lexical_delete AFTER DELETE ON chunks BEGIN
-    DELETE FROM lexical WHERE rowid = old.id;
-END;
-"""
 
 
 @dataclass(frozen=True)
@@ -90,7 +80,7 @@ def _or(terms: Sequence[str]) -> str:
 class LexicalIndex:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.conn.executescript(SCHEMA)
+        migrate(self.conn)
         self._stats_cache: dict[tuple[str, str], int] = {}
         self._generation: str | None = None
 

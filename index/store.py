@@ -17,79 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.types import ArticleInfo, Stats
+from index.migrations import migrate
+from index.models import ArticleInfo, Stats
 from ingest.models import Article, Chunk
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS articles (
-    article_id TEXT PRIMARY KEY,
-    origin TEXT NOT NULL UNIQUE,
-    title TEXT NOT NULL,
-    date TEXT,
-    author TEXT,
-    text TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    extra TEXT NOT NULL DEFAULT '{}',
-    ingested_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
-CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY,
-    chunk_id TEXT NOT NULL UNIQUE,
-    article_id TEXT NOT NULL REFERENCES articles(article_id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    context TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id, position);
-CREATE TABLE IF NOT EXISTS embedding_cache (
-    key TEXT PRIMARY KEY,
-    vector BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sources (
-    -- What the loader produced before cleaning, so cleaning can be redone and audited.
-    article_id TEXT PRIMARY KEY REFERENCES articles(article_id) ON DELETE CASCADE,
-    raw_text TEXT NOT NULL,
-    content_type TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS aliases (
-    -- Another origin that delivered exactly an article's text: recorded, not indexed twice.
-    origin TEXT PRIMARY KEY,
-    article_id TEXT NOT NULL REFERENCES articles(article_id) ON DELETE CASCADE,
-    added_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS signatures (
-    article_id TEXT PRIMARY KEY REFERENCES articles(article_id) ON DELETE CASCADE,
-    minhash BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS feeds (
-    url TEXT PRIMARY KEY,
-    last_polled TEXT,
-    last_ok TEXT,
-    failures INTEGER NOT NULL DEFAULT 0,
-    next_poll REAL NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-CREATE TABLE IF NOT EXISTS feed_entries (
-    feed_url TEXT NOT NULL,
-    entry_key TEXT NOT NULL,
-    link TEXT,
-    status TEXT NOT NULL,
-    reason TEXT,
-    article_id TEXT,
-    fetched_at TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 1,
-    PRIMARY KEY (feed_url, entry_key)
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -131,7 +61,7 @@ class ArticleStore:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.executescript(SCHEMA)
+        migrate(self.conn)
 
     def close(self) -> None:
         self.conn.close()

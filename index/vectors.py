@@ -12,11 +12,11 @@ import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from bot.errors import ConfigError, IndexMismatchError
-from bot.settings import Settings
+from index.errors import ConfigError, IndexMismatchError
 
 logger = logging.getLogger(__name__)
 
@@ -27,26 +27,33 @@ class DenseHit:
     similarity: float  # cosine similarity, higher is better
 
 
-def _client(settings: Settings) -> Any:
+@dataclass(frozen=True)
+class ChromaConfig:
+    """Where the vectors live: a Chroma server (``url``) or an embedded index under ``path``."""
+
+    path: Path
+    url: str | None = None
+    collection: str = "tinbot"
+
+
+def _client(config: ChromaConfig) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     # No network here: telemetry would only wait on timeouts.
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
+    if config.url:
+        url = urlparse(config.url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise ConfigError(f"TINBOT_CHROMA_URL={settings.chroma_url!r} is not an http(s) URL")
+            raise ConfigError(f"TINBOT_CHROMA_URL={config.url!r} is not an http(s) URL")
         port = url.port or (443 if url.scheme == "https" else 8000)
         try:
             return chromadb.HttpClient(
                 host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
             )
         except Exception as exc:
-            raise ConfigError(
-                f"cannot reach the Chroma server at {settings.chroma_url}: {exc}"
-            ) from exc
-    path = settings.data_dir / "chroma"
+            raise ConfigError(f"cannot reach the Chroma server at {config.url}: {exc}") from exc
+    path = config.path
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
@@ -92,10 +99,10 @@ class _ReadWriteLock:
 
 class VectorStore:
     def __init__(
-        self, settings: Settings, model_name: str, dim: int, *, recreate: bool = False
+        self, config: ChromaConfig, model_name: str, dim: int, *, recreate: bool = False
     ) -> None:
-        self.settings = settings
-        self.name = settings.collection if len(settings.collection) >= 3 else "tinbot"
+        self.config = config
+        self.name = config.collection if len(config.collection) >= 3 else "tinbot"
         self.model_name = model_name
         self.dim = dim
         self._lock = _ReadWriteLock()
@@ -105,7 +112,7 @@ class VectorStore:
     def embedded(self) -> bool:
         """True for the in-process PersistentClient, whose view of the directory is loaded once
         (see ``reopen``); a Chroma server always answers from its current state."""
-        return not self.settings.chroma_url
+        return not self.config.url
 
     def reopen(self) -> None:
         """Drop this process's copy of the embedded index and load it again from disk.
@@ -127,7 +134,7 @@ class VectorStore:
             self._client.close()
 
     def _open(self, *, recreate: bool) -> None:
-        self._client = _client(self.settings)
+        self._client = _client(self.config)
         model_name, dim = self.model_name, self.dim
         if recreate and any(c.name == self.name for c in self._client.list_collections()):
             self._client.delete_collection(self.name)

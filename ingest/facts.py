@@ -157,10 +157,6 @@ class _Mention:
     level: str  # "" for a bare "Đảng bộ"
     name: str | None  # None: generic, resolved against the article's places
 
-    @property
-    def display(self) -> str | None:
-        return None if self.name is None else f"{self.level} {self.name}"
-
 
 def _mentions(text: str) -> list[_Mention]:
     found: list[_Mention] = []
@@ -361,7 +357,6 @@ class _Draft:
     segment: str | None = None
     target: bool = False
     whole: float | None = None
-    in_parens: bool = False
     subject: _Draft | None = None  # the count a share is of
 
 
@@ -430,7 +425,7 @@ def _classify(
             counts = [d for d in drafts if d.number.measure != "percent"]
             subject = counts[-1] if counts else None
         if subject is not None and not _OF_TARGET_RE.match(post):
-            draft = _Draft(number, subject.kind, subject.segment, subject.target, in_parens=True)
+            draft = _Draft(number, subject.kind, subject.segment, subject.target)
             draft.subject = subject
             if subject.number.denominator is not None:
                 draft.whole = subject.number.denominator

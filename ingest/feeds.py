@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from bot.errors import IngestError
+from ingest.errors import IngestError
 from ingest.loaders import LoadLimits, fetch_bytes
 
 FEED_TYPES = frozenset(

@@ -60,14 +60,6 @@ SURNAMES: frozenset[str] = frozenset(
     thach son lo hua chau ton khuc giap bach an kim sung vang thao mua giang y h
     """.split()
 )
-# Titles that precede a name and say who the person is ("Bí thư Chi bộ …", "Chủ tịch …").
-TITLE_WORDS: frozenset[str] = frozenset(
-    """
-    bi thu pho bi thu chu tich pho chu tich truong ban pho truong ban giam doc hieu truong
-    truong thon truong ban bi thu chi bo
-    """.split()
-)
-
 # --- documents ---------------------------------------------------------------------------------
 
 # "20-ĐA/TU", "722-CV/HU", "05-NQ/TU", "Quy định số 123-QĐ/TW", "Nghị quyết 28".
@@ -77,20 +69,6 @@ DOCUMENT_NAME_RE = re.compile(
     r"\s+(?:số\s+)?\d{1,5}\b"
 )
 DOCUMENT_RE = re.compile(f"{DOCUMENT_CODE_RE.pattern}|{DOCUMENT_NAME_RE.pattern}")
-# Folded names of kinds of documents ("nghị quyết", "đề án"), for "document number" questions.
-DOCUMENT_WORDS: tuple[str, ...] = (
-    "nghi quyet",
-    "chi thi",
-    "quyet dinh",
-    "ket luan",
-    "quy dinh",
-    "de an",
-    "cong van",
-    "ke hoach",
-    "huong dan",
-    "thong tri",
-)
-
 # --- what a question asks for ------------------------------------------------------------------
 
 # Answer types a question can ask for, each with the folded cues that mark it. Checked in this
@@ -230,29 +208,108 @@ ANSWER_TYPE_CUES: dict[str, tuple[str, ...]] = {
         "which groups",
     ),
 }
-# Question words that make a sentence a question about a place's plan, not its results.
+# Words that make a question ask about a plan or quota, not results.
 TARGET_CUES: tuple[str, ...] = (
-    "chi tieu",
     "muc tieu",
-    "ke hoach",
+    "chi tieu",
     "phan dau",
+    "ke hoach",
     "du kien",
-    "giao",
     "target",
     "goal",
-    "quota",
     "plan",
-    "aim",
+    "quota",
 )
+# Folded phrases that mark a question asking for a number, and for a share.
+FIGURE_MARKERS: tuple[str, ...] = (
+    "bao nhieu",
+    "ty le",
+    "ti le",
+    "phan tram",
+    "may ",
+    "so luong",
+    "tong so",
+    "how many",
+    "how much",
+    "what percentage",
+    "what share",
+    "percent",
+)
+PERCENT_MARKERS: tuple[str, ...] = (
+    "ty le",
+    "ti le",
+    "phan tram",
+    "percent",
+    "percentage",
+    "share",
+    "rate",
+    "%",
+)
+# "đạt/vượt chỉ tiêu" asks for a result, "đặt mục tiêu" for a target: both fold to "dat", so an
+# accented question is read with its accents.
+ACHIEVED_ACCENTED_RE = re.compile(
+    r"\b(?:vượt|đạt)\s+(?:\w+\s+){0,3}(?:chỉ tiêu|kế hoạch|mục tiêu)\b"
+)
+ACHIEVED_FOLDED_RE = re.compile(r"\bvuot (?:\w+ ){0,3}(?:chi tieu|ke hoach|muc tieu)\b")
 # Words that mark a sentence's figure as a plan or quota rather than a result.
 TARGET_SENTENCE_RE = re.compile(
     r"\b(?:(?:dat ra|de ra|giao|dat) (?:muc tieu|chi tieu)|muc tieu|chi tieu|phan dau|du kien"
     r"|ke hoach (?:de ra|dat ra)|nghi quyet de ra|phai dat|it nhat)\b"
 )
-# Words that mark a figure as achieved ("đạt", "vượt", "đã kết nạp").
-RESULT_SENTENCE_RE = re.compile(r"\b(?:da ket nap|ket nap duoc|ket nap|dat|vuot|duoc)\b")
-# Phrases that make a question ask about a stock ("có bao nhiêu đảng viên") not a flow.
-STOCK_CUES: tuple[str, ...] = ("hien co", "co tong cong", "tong so", "co bao nhieu", "in total")
+PER_YEAR_CUES: tuple[str, ...] = (
+    "moi nam",
+    "hang nam",
+    "binh quan",
+    "per year",
+    "each year",
+    "a year",
+)
+
+# What a figure question counts, for the fact table: (folded pattern, kind of figure), the first
+# that matches wins; kinds are the keys of ``ingest.facts.KINDS``.
+KIND_CUES: tuple[tuple[str, str], ...] = (
+    (
+        r"\bvuot (?:chi tieu|ke hoach)|\b(?:phan tram|ty le|ti le) (?:\w+ ){0,3}chi tieu",
+        "ty_le_dat_chi_tieu",
+    ),
+    (
+        r"\bchi tieu\b.*\b(?:phan tram|ty le)\b|\bdat (?:bao nhieu|may) phan tram\b",
+        "ty_le_dat_chi_tieu",
+    ),
+    (r"\blop\b", "lop_boi_duong"),
+    (r"\bchua co chi bo\b|\b(?:thon|ban) chua\b|\bsinh hoat ghep\b", "thon_ban"),
+    (r"\bchi bo doc lap\b|\bchi bo thon\b|\bchi bo\b", "chi_bo"),
+    (r"\bto chuc co so\b|\btccs|\bto chuc dang\b|\bdang bo co so\b", "to_chuc_dang"),
+    (r"\bxuat sac\b", "xuat_sac"),
+    (r"\bhoan thanh tot\b", "hoan_thanh_tot"),
+    (r"\bdu bi\b.*\bchinh thuc\b|\bchuyen chinh thuc\b", "chuyen_chinh_thuc"),
+    (r"\bchuyen sinh hoat\b", "chuyen_sinh_hoat"),
+    (r"\bcan bo\b|\bcong chuc\b", "can_bo"),
+    (r"\bket nap\b|\bdang vien moi\b|\bphat trien dang vien\b|\bquan chung uu tu\b", "ket_nap"),
+    (r"\bdang vien\b", "tong_dang_vien"),
+)
+# Which part of those counted a question asks about: (folded pattern, segment).
+SEGMENT_CUES: tuple[tuple[str, str], ...] = (
+    (r"\bdoan vien\b", "doan_vien"),
+    (r"\bdan toc\b", "dan_toc_thieu_so"),
+    (r"\bco dao\b|\bton giao\b", "co_dao"),
+    (r"\btai cho\b", "tai_cho"),
+    (r"\bdai hoc\b|\btrinh do\b|\bhoc van\b|\btrung hoc\b", "trinh_do"),
+    (r"\bnu\b", "nu"),
+)
+# Levels a fact's place is named with, as written (longest first).
+FACT_PLACE_LEVELS: tuple[str, ...] = (
+    "Khối các cơ quan tỉnh",
+    "Khối doanh nghiệp tỉnh",
+    "thành phố",
+    "thị xã",
+    "thị trấn",
+    "huyện",
+    "quận",
+    "tỉnh",
+    "phường",
+    "xã",
+)
 
 # Folded phrases that make a question about several places a comparison or a total.
 COMPARE_CUES: tuple[str, ...] = (
@@ -272,6 +329,7 @@ COMPARE_CUES: tuple[str, ...] = (
     " lower ",
 )
 TOTAL_CUES: tuple[str, ...] = (
+    " tat ca ",
     " cong lai ",
     " cong ca ",
     " cong so ",
@@ -282,6 +340,28 @@ TOTAL_CUES: tuple[str, ...] = (
     " altogether ",
     " add up ",
 )
+
+# "Tổng số đảng viên của A và B": a total asked of two places.
+TOTAL_OF_BOTH_RE = re.compile(r"\btong so\b.* cua .* va ")
+# Questions that ask for every place or article with a figure.
+LIST_CUES: tuple[str, ...] = (
+    " liet ke ",
+    " tung bai ",
+    " tung dia phuong ",
+    " cac dia phuong ",
+    " nhung dia phuong ",
+    " dia phuong nao ",
+    " nhung noi ",
+    " noi nao ",
+    " list ",
+    " which places ",
+)
+
+
+def phrase_re(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """A pattern matching any of these folded phrases as whole words."""
+    return re.compile(r"\b(?:" + "|".join(re.escape(p.strip()) for p in phrases) + r")\b")
+
 
 # --- periods -----------------------------------------------------------------------------------
 

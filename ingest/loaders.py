@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from bot.errors import (
+from ingest.errors import (
     BlockedURLError,
     EmptySourceError,
     IngestError,
@@ -90,18 +90,6 @@ def _walk(folder: Path) -> Iterator[Path]:
             continue
         if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES:
             yield path
-
-
-def expand_sources(sources: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Origins of all sources, and (source, reason) for each that could not be expanded."""
-    origins: list[str] = []
-    failed: list[tuple[str, str]] = []
-    for source in sources:
-        try:
-            origins.extend(expand_source(source))
-        except IngestError as exc:
-            failed.append((source, str(exc)))
-    return origins, failed
 
 
 # --- loading ---------------------------------------------------------------------------------

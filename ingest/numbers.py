@@ -105,10 +105,6 @@ class Number:
     unit_end: int | None = None  # where the unit ends in the text
     per: str | None = None  # "năm" in "150 đảng viên/năm"
 
-    @property
-    def is_range(self) -> bool:
-        return self.high is not None
-
 
 def parse_value(token: str) -> float | None:
     """One Vietnamese-formatted number: "3.790" → 3790, "90,6" → 90.6, "1.234,5" → 1234.5."""

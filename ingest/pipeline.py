@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from bot.errors import EmptySourceError
 from ingest.clean import clean_text
+from ingest.errors import EmptySourceError
 from ingest.metadata import extract_metadata, split_header
 from ingest.models import Article, RawDocument
 

@@ -77,10 +77,6 @@ def words(text: str) -> list[str]:
     return WORD_RE.findall(nfc(text))
 
 
-def word_spans(text: str) -> list[tuple[int, int]]:
-    return [m.span() for m in WORD_RE.finditer(text)]
-
-
 def keys(text: str) -> list[str]:
     # One normalisation of the whole text, then the (cached) tone unification per syllable:
     # the same as ``key`` of each word, several times faster on a long article.

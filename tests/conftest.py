@@ -10,7 +10,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "corpus"
-SHARED_EVAL = REPO.parent / "shared" / "eval"
 
 
 @pytest.fixture(autouse=True)

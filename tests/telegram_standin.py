@@ -40,7 +40,6 @@ TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 # Telegram user ids the tests give an admin and an allowed user.
 ADMIN = 1001
 USER = 2002
-BOT_ID = 123456789
 BOT_USERNAME = "tinbot_test_bot"
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64

@@ -96,18 +96,18 @@ def test_article_filter(tmp_path: Path) -> None:
 
 def test_vector_store_refuses_another_embedding_model(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
-    store = VectorStore(settings, "model-a", 3)
+    store = VectorStore(settings.chroma, "model-a", 3)
     store.upsert(["x"], [[1.0, 0.0, 0.0]], [{"article_id": "a"}], ["doc"])
     with pytest.raises(IndexMismatchError, match="model-a"):
-        VectorStore(settings, "model-b", 3)
+        VectorStore(settings.chroma, "model-b", 3)
     # Reopening with the same model keeps the vectors.
-    assert VectorStore(settings, "model-a", 3).count() == 1
+    assert VectorStore(settings.chroma, "model-a", 3).count() == 1
     # A rebuild for the new model starts empty.
-    assert VectorStore(settings, "model-b", 3, recreate=True).count() == 0
+    assert VectorStore(settings.chroma, "model-b", 3, recreate=True).count() == 0
 
 
 def test_vector_query_returns_cosine_similarity_and_filters(tmp_path: Path) -> None:
-    store = VectorStore(Settings(data_dir=tmp_path), "m", 2)
+    store = VectorStore(Settings(data_dir=tmp_path).chroma, "m", 2)
     store.upsert(
         ["p", "q"], [[1.0, 0.0], [0.0, 1.0]], [{"article_id": "a"}, {"article_id": "b"}], ["", ""]
     )

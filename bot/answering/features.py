@@ -714,7 +714,3 @@ def _similarity(ev: Evidence) -> float:
 
 def _lexical(ev: Evidence) -> float:
     return getattr(ev, "lexical", 0.0)
-
-
-def words_of(text: str) -> list[str]:
-    return WORD_RE.findall(text)

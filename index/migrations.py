@@ -1,0 +1,160 @@
+"""The SQLite schema of a data dir, as numbered migrations (``PRAGMA user_version``).
+
+Every store that opens the database (articles and passages, the lexical index, the fact table)
+calls ``migrate`` first, so a data dir made by any earlier release is brought up to date in
+one place, and a data dir made by a newer release is refused instead of half-understood.
+To change the schema, append a migration; never edit one that has shipped.
+
+1. Release 0.1: articles, passages, the embedding cache, raw sources, aliases, near-duplicate
+   signatures, feeds, meta; the FTS5 lexical index and the fact table, with the triggers that
+   delete an article's lexical rows and facts with it. Written with ``IF NOT EXISTS``, so data
+   dirs made by 0.1 (which set no version) are adopted as they are.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from index.errors import ConfigError
+
+_V1_STORE = """
+CREATE TABLE IF NOT EXISTS articles (
+    article_id TEXT PRIMARY KEY,
+    origin TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    date TEXT,
+    author TEXT,
+    text TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    extra TEXT NOT NULL DEFAULT '{}',
+    ingested_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
+CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    article_id TEXT NOT NULL REFERENCES articles(article_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    context TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id, position);
+CREATE TABLE IF NOT EXISTS embedding_cache (
+    key TEXT PRIMARY KEY,
+    vector BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sources (
+    -- What the loader produced before cleaning, so cleaning can be redone and audited.
+    article_id TEXT PRIMARY KEY REFERENCES articles(article_id) ON DELETE CASCADE,
+    raw_text TEXT NOT NULL,
+    content_type TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS aliases (
+    -- Another origin that delivered exactly an article's text: recorded, not indexed twice.
+    origin TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(article_id) ON DELETE CASCADE,
+    added_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signatures (
+    article_id TEXT PRIMARY KEY REFERENCES articles(article_id) ON DELETE CASCADE,
+    minhash BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feeds (
+    url TEXT PRIMARY KEY,
+    last_polled TEXT,
+    last_ok TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    next_poll REAL NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS feed_entries (
+    feed_url TEXT NOT NULL,
+    entry_key TEXT NOT NULL,
+    link TEXT,
+    status TEXT NOT NULL,
+    reason TEXT,
+    article_id TEXT,
+    fetched_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (feed_url, entry_key)
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+_V1_LEXICAL = """
+CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(
+    exact, folded, title_exact, title_folded,
+    tokenize = "unicode61 remove_diacritics 0 tokenchars '_'"
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS lexical_vocab USING fts5vocab(lexical, 'col');
+CREATE TRIGGER IF NOT EXISTS chunks_lexical_delete AFTER DELETE ON chunks BEGIN
+    DELETE FROM lexical WHERE rowid = old.id;
+END;
+"""
+_V1_FACTS = """
+CREATE TABLE IF NOT EXISTS facts (
+    id INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    segment TEXT,
+    measure TEXT NOT NULL,
+    value REAL NOT NULL,
+    high REAL,
+    denominator REAL,
+    bound TEXT NOT NULL,
+    unit TEXT,
+    figure TEXT NOT NULL,
+    target INTEGER NOT NULL,
+    per_year INTEGER NOT NULL,
+    place TEXT,
+    place_key TEXT,
+    period TEXT,
+    year_from INTEGER,
+    year_to INTEGER,
+    sentence TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    figure_start INTEGER NOT NULL,
+    figure_end INTEGER NOT NULL,
+    whole REAL,
+    note TEXT
+);
+CREATE INDEX IF NOT EXISTS facts_article ON facts(article_id);
+CREATE INDEX IF NOT EXISTS facts_place_kind ON facts(place_key, kind);
+CREATE TABLE IF NOT EXISTS facts_extracted (
+    article_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS articles_facts_delete AFTER DELETE ON articles BEGIN
+    DELETE FROM facts WHERE article_id = old.article_id;
+    DELETE FROM facts_extracted WHERE article_id = old.article_id;
+END;
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1_STORE + _V1_LEXICAL + _V1_FACTS),)
+LATEST = MIGRATIONS[-1][0]
+
+
+def version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations this database has not had; returns its version."""
+    current = version(conn)
+    if current > LATEST:
+        raise ConfigError(
+            f"this data dir was written by a newer tinbot (schema {current}, this one knows "
+            f"{LATEST}); upgrade tinbot or use another TINBOT_DATA_DIR"
+        )
+    for number, script in MIGRATIONS:
+        if number > current:
+            conn.executescript(f"BEGIN; {script} PRAGMA user_version = {number}; COMMIT;")
+            current = number
+    return current
