@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.answer import evidence_from_hits
+from bot.answering.evidence import evidence_from_hits
+from bot.answering.generate import faithfulness
 from bot.errors import TinbotError
-from bot.generate import faithfulness
 
 if TYPE_CHECKING:
     from bot.service import Tinbot

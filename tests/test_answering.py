@@ -14,8 +14,8 @@ import pytest
 from bot.answering.compose import pick_answer, pick_figures, shorten
 from bot.answering.features import FEATURES, introduces_list, kinds_held, person_names
 from bot.answering.multi import is_multi, split_parts
+from bot.answering.question import analyse
 from bot.answering.ranker import WEIGHTS_PATH, Ranker, load_ranker
-from bot.query import analyse
 from bot.service import Tinbot
 from bot.settings import Settings
 from ingest.lexicon import ANSWER_TYPE_CUES, GLOSSARY

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.facts_answer import FactsAnswerer, add_facts_parser, format_facts
+from bot.answering.fact_format import format_facts
+from bot.answering.facts import FactsAnswerer
+from bot.cli import add_facts_parser
 from bot.settings import Settings
 from bot.types import Answer
 from index.facts import FactStore

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.followup import is_followup_candidate, resolve, strip_accents
+from bot.answering.followup import is_followup_candidate, resolve, strip_accents
 
 TUAN_GIAO = "Huyện ủy Tuần Giáo đã kết nạp được bao nhiêu đảng viên?"
 TUAN_GIAO_RANGE = (

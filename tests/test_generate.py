@@ -16,10 +16,9 @@ from typing import Any
 import pytest
 from langchain_core.prompts import PromptTemplate
 
-from bot.answer import evidence_of
+from bot.answering.evidence import evidence_of
 from bot.answering.extractive import ExtractiveAnswerer
-from bot.errors import ConfigError
-from bot.generate import (
+from bot.answering.generate import (
     ATTEMPTS,
     Generator,
     Rejected,
@@ -29,7 +28,8 @@ from bot.generate import (
     ground,
     prompt_inputs,
 )
-from bot.query import analyse
+from bot.answering.question import analyse
+from bot.errors import ConfigError
 from bot.service import Tinbot
 from bot.settings import Settings
 from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Evidence
@@ -187,7 +187,7 @@ def test_invented_figure_falls_back_with_a_log_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     llm.reply("Huyện ủy Tuần Giáo đã kết nạp được 520 đảng viên [1].")
-    with caplog.at_level(logging.WARNING, logger="bot.generate"):
+    with caplog.at_level(logging.WARNING, logger="bot.answering.generate"):
         answer = _generator(llm, backend).answer(QUESTION, evidence, extractive)
     _fell_back(answer, extractive, "figure 520 is not in the passages it cites")
     assert any("rejected" in r.getMessage() and "520" in r.getMessage() for r in caplog.records)

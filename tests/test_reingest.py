@@ -328,7 +328,7 @@ def test_a_second_writer_waits_then_is_refused_clearly_while_readers_go_on(
     import subprocess
     import sys
 
-    import bot.service as service_module
+    import bot.datadir as service_module
     from bot.errors import StoreLockedError
 
     path = tmp_path / "story.txt"

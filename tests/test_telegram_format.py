@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.telegram_format import (
+from bot.telegram.format import (
     MAX_MESSAGE,
     FeedbackRef,
     PageRef,

@@ -18,11 +18,9 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.errors import ConfigError
-from bot.feedback import FeedbackStore
-from bot.ratelimit import SlidingWindowLimiter
 from bot.service import Tinbot
 from bot.settings import Settings
-from bot.telegram_app import (
+from bot.telegram.app import (
     MSG_ERROR,
     MSG_NOT_ADMIN,
     MSG_NOT_ALLOWED,
@@ -30,7 +28,9 @@ from bot.telegram_app import (
     check_token,
     file_base_url,
 )
-from bot.telegram_format import format_timestamp
+from bot.telegram.feedback import FeedbackStore
+from bot.telegram.format import format_timestamp
+from bot.telegram.ratelimit import SlidingWindowLimiter
 from bot.types import Answer, Citation
 from tests.helpers import MUONG_ANG, TUAN_GIAO_QUESTION, CountingEmbedder
 from tests.telegram_standin import (

@@ -39,7 +39,7 @@ def test_bigrams_join_adjacent_syllables() -> None:
 
 
 def test_a_name_that_opens_the_question_is_an_entity() -> None:
-    from bot.query import analyse
+    from bot.answering.question import analyse
 
     assert analyse("Tuần Giáo kết nạp bao nhiêu đảng viên?").entities == ("tuan giao",)
     assert analyse("Bình quân mỗi năm thành phố Lai Châu kết nạp bao nhiêu?").entities == (

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.answering.features import person_names
-from bot.query import Query
+from bot.answering.question import Query
 from bot.types import Citation, Evidence
 from ingest.facts import Fact
 from ingest.lexicon import DOCUMENT_CODE_RE, DOCUMENT_NAME_RE, YEAR_RE

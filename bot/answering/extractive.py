@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.answering.compose import Quote, citation_for, direct_line, pick_answer, shorten
+from bot.answering.fact_question import question_spec, score_fact
 from bot.answering.features import (
     CHECKABLE,
     INDEX,
@@ -35,9 +36,8 @@ from bot.answering.features import (
     kinds_held,
     question_terms,
 )
+from bot.answering.question import Query
 from bot.answering.ranker import Ranker, load_ranker
-from bot.facts_answer import question_spec, score_fact
-from bot.query import Query
 from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Citation, Evidence
 
 if TYPE_CHECKING:

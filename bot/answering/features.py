@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from bot.facts_answer import _years_overlap, exact_match, question_spec, score_fact
-from bot.query import Query, boundary_pairs
+from bot.answering.fact_question import exact_match, question_spec, score_fact, years_overlap
+from bot.answering.question import Query, boundary_pairs
 from bot.types import Evidence
 from index.lexical import STOPWORDS, query_terms
 from ingest.chunking import split_sentences
@@ -566,7 +566,7 @@ def featurize(
         period_clash = (
             bool(spec.years)
             and bool(kind_facts or facts)
-            and all(_years_overlap(f, spec.years) is False for f in (kind_facts or facts))
+            and all(years_overlap(f, spec.years) is False for f in (kind_facts or facts))
         )
         rows.append(
             [

@@ -40,9 +40,9 @@ import numpy as np
 
 from bot.answering.extractive import ExtractiveAnswerer, Ranking, Scored, mismatch
 from bot.answering.features import FEATURES, Candidate, candidates, featurize
+from bot.answering.question import Query, analyse
 from bot.answering.ranker import WEIGHTS_PATH, Ranker, Selection, save_ranker
 from bot.evaluate import EvalCase, load_cases
-from bot.query import Query, analyse
 
 REPO = Path(__file__).resolve().parents[2]
 ARTICLES = (REPO / "samples" / "corpus", REPO / "eval" / "news")
@@ -104,7 +104,7 @@ def contains(text: str, expected: str) -> bool:
 
 def build_examples(bot: Any, cases: Sequence[EvalCase]) -> list[Example]:
     """Retrieval, candidates and features for every question, as the service answers it."""
-    from bot.answer import evidence_from_hits
+    from bot.answering.evidence import evidence_from_hits
 
     answerer: ExtractiveAnswerer = bot.answerer
     basenames: dict[str, str] = {}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.answering.compose import Pick, pick_figures
-from bot.query import Query, analyse, entity_spans, folded_question
+from bot.answering.question import Query, analyse, entity_spans, folded_question
 from bot.types import Answer, Citation
 from ingest.lexicon import COMPARE_CUES, LEVEL_WORDS, TOTAL_CUES
 from ingest.numbers import format_number, parse_number

@@ -2,8 +2,8 @@
 
 A handler reads the update, runs the blocking service call in a worker thread (embedding, SQLite
 and Chroma must not stall the event loop, or one slow question would hold up every other chat),
-formats the result with ``bot.telegram_format`` and replies. ``build_application`` takes its
-dependencies as arguments; only ``bot.telegram_cli`` reads the environment and runs the loop.
+formats the result with ``bot.telegram.format`` and replies. ``build_application`` takes its
+dependencies as arguments; only ``bot.telegram.cli`` reads the environment and runs the loop.
 """
 
 from __future__ import annotations
@@ -42,12 +42,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.answering.followup import resolve
 from bot.errors import ConfigError, TinbotError
-from bot.feedback import FeedbackStore
-from bot.followup import resolve
-from bot.ratelimit import SlidingWindowLimiter
 from bot.settings import Settings
-from bot.telegram_format import (
+from bot.telegram.feedback import FeedbackStore
+from bot.telegram.format import (
     CONTEXT_CHARS,
     SOURCES_PER_PAGE,
     Button,
@@ -68,6 +67,7 @@ from bot.telegram_format import (
     render_stats,
     split_message,
 )
+from bot.telegram.ratelimit import SlidingWindowLimiter
 from ingest.loaders import SUPPORTED_SUFFIXES
 
 if TYPE_CHECKING:
@@ -419,7 +419,7 @@ class TelegramBot:
         await self.reply(message, render_stats(stats, votes=(up, down)))
 
     def _place_stats(self, place: str, limit: int = 15) -> str:
-        from bot.facts_answer import format_facts
+        from bot.answering.fact_format import format_facts
 
         facts = self.service.facts.query(place=place[:100])
         if not facts:

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from bot.answering.question import analyse
 from bot.errors import ConfigError
-from bot.query import analyse
 from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Citation, Evidence
 from index.lexical import STOPWORDS
 from ingest.chunking import split_sentences

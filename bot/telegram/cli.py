@@ -55,7 +55,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.service import Tinbot
-    from bot.telegram_app import build_application, check_token
+    from bot.telegram.app import build_application, check_token
 
     token = check_token(settings.telegram_token)
     base_url = args.base_url or settings.telegram_base_url
@@ -111,7 +111,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.feedback import FILENAME, ExportFormat, FeedbackStore
+    from bot.telegram.feedback import FILENAME, ExportFormat, FeedbackStore
 
     fmt: ExportFormat
     if args.format:

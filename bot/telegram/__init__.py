@@ -1,0 +1,1 @@
+"""The Telegram front end: application and handlers, message formatting, rate limits, feedback."""
