@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -35,7 +35,7 @@ from ingest.lexicon import (
     YEAR_RE,
     YEAR_SPAN_RE,
 )
-from ingest.numbers import find_numbers
+from ingest.numbers import Number, find_numbers
 from ingest.vietnamese import WORD_RE, fold, is_accented, key, keys, with_bigrams
 
 # Names of the features, in the order of the vectors ``featurize`` returns.
@@ -116,6 +116,17 @@ _CAPTION_RE = re.compile(r"^\s*\(?(?:ảnh|anh|photo)\s*[:.)]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
+class WordText:
+    """A long text as space-separated words, asked whether it holds a term ("kết" or the pair
+    "kết_nạp"): for a whole article, cheaper than building the set of all its terms."""
+
+    text: str  # words joined by single spaces, padded with a space at each end
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and f" {term.replace('_', ' ')} " in self.text
+
+
+@dataclass(frozen=True)
 class ArticleView:
     """An article split once into sentences, with what the features need of each."""
 
@@ -127,8 +138,8 @@ class ArticleView:
     paragraph: tuple[int, ...]  # paragraph number of each sentence
     title_exact: frozenset[str]
     title_folded: frozenset[str]
-    article_exact: frozenset[str]
-    article_folded: frozenset[str]
+    article_exact: WordText  # the whole article, for terms found anywhere in it
+    article_folded: WordText
     folded_words: str  # the whole article, folded, space-padded: for names
     years: frozenset[str]  # the publication year and the years in the title
     all_years: frozenset[str]  # every year the article mentions or covers ("2016-2020", "đến nay")
@@ -180,7 +191,8 @@ def build_view(article_id: str, title: str, date: str | None, text: str) -> Arti
         paragraph.append(number)
     lead = " ".join(text[s:e] for s, e in spans[:3])
     title_exact, title_folded = _terms(f"{title} {lead}")
-    article_exact, article_folded = _terms(f"{title}\n{text}")
+    article_exact = WordText(" " + " ".join(keys(f"{title}\n{text}")) + " ")
+    article_folded = WordText(fold(article_exact.text))
     years = set(YEAR_RE.findall(title))
     if date:
         years.add(date[:4])
@@ -196,7 +208,7 @@ def build_view(article_id: str, title: str, date: str | None, text: str) -> Arti
         title_folded=title_folded,
         article_exact=article_exact,
         article_folded=article_folded,
-        folded_words=" " + " ".join(WORD_RE.findall(fold(f"{title}\n{text}"))) + " ",
+        folded_words=article_folded.text,
         years=frozenset(years),
         all_years=frozenset(all_years),
     )
@@ -348,7 +360,7 @@ def straddling_pairs(query: Query) -> set[str]:
     return pairs
 
 
-def _cover(weights: dict[str, float], total: float, *term_sets: frozenset[str]) -> float:
+def _cover(weights: dict[str, float], total: float, *term_sets: Container[str]) -> float:
     if len(term_sets) == 1:
         only = term_sets[0]
         return sum(w for t, w in weights.items() if t in only) / total
@@ -358,7 +370,7 @@ def _cover(weights: dict[str, float], total: float, *term_sets: frozenset[str]) 
 @lru_cache(maxsize=8192)
 def _sentence_facts(text: str) -> tuple[bool, bool, bool, bool, bool, bool, int, tuple[str, ...]]:
     """(count, share, date, year, person, document, figures, folded units) found in a text."""
-    numbers = find_numbers(text)
+    numbers = _numbers(text)
     counts = [n for n in numbers if n.measure != "percent"]
     shares = [n for n in numbers if n.measure == "percent"]
     units = tuple(fold(n.unit) for n in counts if n.unit)
@@ -636,6 +648,13 @@ def featurize(
 
 
 FIGURE_WINDOW = 50  # characters either side of a figure that belong to it
+
+
+@lru_cache(maxsize=8192)
+def _numbers(text: str) -> tuple[Number, ...]:
+    return tuple(find_numbers(text))
+
+
 _STOCK_BEFORE_RE = re.compile(
     r"\b(?:tong cong|tong so|hien co|co|voi|gom|len|nang len)\s*(?:(?:khoang|gan|tren|hon)\s*)?$"
 )
@@ -649,7 +668,7 @@ def _stock_or_flow(text: str) -> tuple[bool, bool]:
     folded = fold(text)
     stock = any(
         _STOCK_BEFORE_RE.search(fold(text[max(0, n.start - 24) : n.start]))
-        for n in find_numbers(text)
+        for n in _numbers(text)
         if n.measure != "percent"
     )
     return stock, bool(_FLOW_RE.search(folded))
@@ -661,7 +680,7 @@ def _head_match(head: str, text: str, query: Query) -> float:
     wanted = head.split()
     best = 0.0
     admitted = " ket nap " in f" {fold(query.search_text)} " or "kết nạp" in query.search_text
-    for n in find_numbers(text):
+    for n in _numbers(text):
         if n.measure == "percent":
             continue
         after = fold(text[n.end : n.end + 40]).split()[: len(wanted) + 2]
@@ -676,7 +695,7 @@ def _head_match(head: str, text: str, query: Query) -> float:
 def _figure_windows(text: str) -> tuple[frozenset[str], ...]:
     return tuple(
         _terms(text[max(0, n.start - FIGURE_WINDOW) : (n.unit_end or n.end) + FIGURE_WINDOW])[1]
-        for n in find_numbers(text)
+        for n in _numbers(text)
     )
 
 
