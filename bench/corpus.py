@@ -521,7 +521,7 @@ def bank_path(directory: Path, inner: Embedder) -> Path:
 def _original_texts() -> list[str]:
     """Every form in which the pipelines see an original article: raw (the baseline splits the
     file as it is), cleaned (tinbot's passages) and tinbot's embedding context line."""
-    from bot.service import embedding_context
+    from bot.ingesting import embedding_context
     from ingest.models import RawDocument
     from ingest.pipeline import prepare
 
@@ -600,7 +600,7 @@ def load_or_build_bank(
 def _calibrate(bank: Bank, inner: Embedder, samples: int = 96, passages: int = 30) -> None:
     """Fit ``alpha`` on real vectors of variant sentences, then measure how close composed
     passage vectors (tinbot's passages of variants, with their context line) come to real ones."""
-    from bot.service import embedding_context
+    from bot.ingesting import embedding_context
     from ingest.chunking import chunk_article
     from ingest.models import RawDocument
     from ingest.pipeline import prepare

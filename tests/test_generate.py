@@ -39,7 +39,7 @@ from ingest.models import Article
 from ingest.pipeline import prepare
 from prompts import load_prompt, prompt_names
 from tests.conftest import REPO, SAMPLES
-from tests.helpers import CountingEmbedder
+from tests.helpers import CountingEmbedder, has_number
 from tests.llm_standin import LLMStandin, Reply
 
 QUESTION = "Huyện ủy Tuần Giáo đã kết nạp được bao nhiêu đảng viên?"
@@ -173,7 +173,7 @@ def test_citations_are_renumbered_in_order_of_first_use(
     kon_tum, tuan_giao = answer.citations
     assert (kon_tum.n, tuan_giao.n) == (1, 2)
     assert "phong trào quần chúng" in kon_tum.quote
-    assert "470" in tuan_giao.quote
+    assert has_number(tuan_giao.quote, "470")
     for citation in answer.citations:
         article = next(a for a in articles.values() if a.article_id == citation.article_id)
         assert article.text[citation.start : citation.end] == citation.quote

@@ -16,7 +16,7 @@ import pytest
 from bot.service import Tinbot
 from bot.settings import Settings
 from bot.watch import Watcher
-from tests.helpers import CountingEmbedder
+from tests.helpers import CountingEmbedder, has_number
 
 STORY = """Huyện Mường Ảng kết nạp đảng viên mới
 
@@ -33,18 +33,6 @@ OTHER = """Thị xã Mường Lay chú trọng tạo nguồn
 Năm 2022, Đảng bộ thị xã Mường Lay kết nạp 31 đảng viên, trong đó 12 đảng viên là người dân tộc
 thiểu số. Các chi bộ tổ chức lớp bồi dưỡng nhận thức về Đảng cho quần chúng ưu tú.
 """
-
-
-@pytest.fixture(scope="module")
-def embedder() -> CountingEmbedder:
-    return CountingEmbedder()
-
-
-@pytest.fixture
-def bot(tmp_path: Path, embedder: CountingEmbedder) -> Iterator[Tinbot]:
-    service = Tinbot(Settings(data_dir=tmp_path / "data"), embedder)
-    yield service
-    service.close()
 
 
 def counts(service: Tinbot) -> dict[str, int]:
@@ -202,7 +190,9 @@ def test_backup_is_a_working_data_dir(
     restored = Tinbot(Settings(data_dir=dest), embedder)
     try:
         assert counts(restored) == counts(bot)
-        assert "95" in restored.answer("Mường Ảng kết nạp bao nhiêu đảng viên năm 2021?").text
+        assert has_number(
+            restored.answer("Mường Ảng kết nạp bao nhiêu đảng viên năm 2021?").text, "95"
+        )
     finally:
         restored.close()
 
@@ -356,7 +346,7 @@ def test_a_second_writer_waits_then_is_refused_clearly_while_readers_go_on(
         with pytest.raises(StoreLockedError, match=f"pid {holder.pid}"):
             bot.ingest([str(other)])
         # Readers are not blocked by the writer.
-        assert "95" in bot.answer("Mường Ảng kết nạp bao nhiêu đảng viên năm 2021?").text
+        assert has_number(bot.answer("Mường Ảng kết nạp bao nhiêu đảng viên năm 2021?").text, "95")
     finally:
         holder.kill()
         holder.wait()

@@ -4,40 +4,14 @@ from __future__ import annotations
 
 import shutil
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.service import Tinbot
-from bot.settings import Settings
 from bot.types import REFUSAL_EN, REFUSAL_VI
 from tests.conftest import SAMPLES
-from tests.helpers import MUONG_ANG, CountingEmbedder, to_cp1258
-
-
-@pytest.fixture(scope="module")
-def embedder() -> CountingEmbedder:
-    return CountingEmbedder()
-
-
-@pytest.fixture(scope="module")
-def samples_bot(
-    tmp_path_factory: pytest.TempPathFactory, embedder: CountingEmbedder
-) -> Iterator[Tinbot]:
-    data = tmp_path_factory.mktemp("samples-data")
-    service = Tinbot(Settings(data_dir=data), embedder)
-    report = service.ingest([str(SAMPLES)])
-    assert report.count("added") == 5, report.results
-    yield service
-    service.close()
-
-
-@pytest.fixture
-def bot(tmp_path: Path, embedder: CountingEmbedder) -> Iterator[Tinbot]:
-    service = Tinbot(Settings(data_dir=tmp_path / "data"), embedder)
-    yield service
-    service.close()
+from tests.helpers import MUONG_ANG, CountingEmbedder, has_number, to_cp1258
 
 
 def _counts(service: Tinbot) -> tuple[int, int, int, int]:
@@ -125,7 +99,7 @@ def test_changed_article_replaces_its_passages(bot: Tinbot, tmp_path: Path) -> N
     path = tmp_path / "muong-ang.txt"
     path.write_text(MUONG_ANG, encoding="utf-8")
     assert bot.ingest([str(path)]).count("added") == 1
-    assert "95" in bot.answer("Mường Ảng kết nạp bao nhiêu đảng viên mới năm 2021?").text
+    assert has_number(bot.answer("Mường Ảng kết nạp bao nhiêu đảng viên mới năm 2021?").text, "95")
 
     path.write_text(MUONG_ANG.replace("95 đảng viên", "97 đảng viên"), encoding="utf-8")
     report = bot.ingest([str(path)])
@@ -159,7 +133,7 @@ def test_cp1258_and_decomposed_text_are_read_correctly(bot: Tinbot, tmp_path: Pa
     # The same words, decomposed: recognised as the same text, not a second article.
     assert bot.ingest([str(decomposed)]).results[0].status == "unchanged"
     answer = bot.answer("Tỷ lệ đảng viên nữ ở Mường Ảng là bao nhiêu?")
-    assert "42,1%" in answer.text
+    assert has_number(answer.text, "42,1%")
     article = bot.store.get(answer.citations[0].article_id)
     assert article is not None
     assert unicodedata.is_normalized("NFC", article.text)

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
-from tests.helpers import MUONG_ANG, TUAN_GIAO_QUESTION
+from tests.helpers import MUONG_ANG, TUAN_GIAO_QUESTION, button, buttons, free_port, has_number
 from tests.telegram_standin import (
     ADMIN,
     TOKEN,
@@ -119,17 +118,6 @@ def person(api: BotAPI, user_id: int) -> dict[str, Any]:
     return api.user(user_id, NAMES[user_id])
 
 
-def buttons(call: Call) -> list[dict[str, Any]]:
-    markup = call.params.get("reply_markup") or {}
-    return [b for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def button(call: Call, prefix: str) -> dict[str, Any]:
-    found = [b for b in buttons(call) if b.get("callback_data", "").startswith(prefix)]
-    assert found, buttons(call)
-    return found[0]
-
-
 def stats_articles(api: BotAPI) -> int:
     text = ask(api, "/stats").params["text"]
     match = re.search(r"Số bài viết: (\d+)", text)
@@ -162,7 +150,7 @@ def test_answer_carries_figure_citation_and_source_button(
     assert typing.params["action"] == "typing"
     assert typing.at <= reply.at
     text = reply.params["text"]
-    assert "470" in text
+    assert has_number(text, "470")
     assert "[1]" in text
     assert "[1] Huyện Tuần Giáo, tỉnh Điện Biên: Chú trọng công tác phát triển đảng viên" in text
     source = button(reply, "s:")
@@ -181,7 +169,7 @@ def test_follow_up_is_resolved_against_the_previous_question(
 ) -> None:
     text = ask(standin.api, "ở Lạng Sơn thì sao?").params["text"]
     assert "Hiểu câu hỏi là: Lạng Sơn đã kết nạp được bao nhiêu đảng viên?" in text
-    assert "738" in text
+    assert has_number(text, "738")
 
 
 def test_feedback_is_stored_and_exported(
@@ -189,7 +177,7 @@ def test_feedback_is_stored_and_exported(
 ) -> None:
     api = standin.api
     reply = ask(api, "Núi Thành kết nạp bao nhiêu đảng viên năm 2022?")
-    assert "120" in reply.params["text"]
+    assert has_number(reply.params["text"], "120")
     mark = api.mark()
     api.press(reply.result, button(reply, "f:")["callback_data"], person(api, USER))
     toast = api.wait_for(lambda c: c.method == "answerCallbackQuery", after=mark)
@@ -206,7 +194,7 @@ def test_feedback_is_stored_and_exported(
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(r["rating"], r["user_id"]) for r in rows] == [("up", USER)]
     assert rows[0]["question"] == "Núi Thành kết nạp bao nhiêu đảng viên năm 2022?"
-    assert "120" in rows[0]["answer"]
+    assert has_number(rows[0]["answer"], "120")
     assert rows[0]["sources"][0]["origin"].endswith("003_b59c7ee6d4b859d5.txt")
 
 
@@ -225,7 +213,7 @@ def test_admin_upload_is_ingested_then_answerable(
     assert stats_articles(api) == before + 1
     reply = ask(api, "Mường Ảng kết nạp bao nhiêu đảng viên năm 2021?")
     answer = reply.params["text"]
-    assert "95" in answer
+    assert has_number(answer, "95")
     assert f'[1] Huyện Mường Ảng kết nạp đảng viên mới — <a href="{ORIGIN}">example.com</a>' in (
         answer
     )
@@ -237,6 +225,7 @@ def test_hostile_input_gets_clear_replies_and_changes_nothing(
 ) -> None:
     api = standin.api
     before = stats_articles(api)
+    downloads = list(api.downloads)
     mark = api.mark()
     long = ask(api, "đảng viên " * 999 + "kết nạp ạ?").params["text"]
     assert "Câu hỏi dài quá (10.000 ký tự)" in long
@@ -260,7 +249,7 @@ def test_hostile_input_gets_clear_replies_and_changes_nothing(
     # Every message the bot sent was accepted: valid HTML, within limits.
     assert [c.error for c in api.calls[mark:] if c.error] == []
     assert stats_articles(api) == before
-    assert api.downloads == ["documents/file_1.txt"]  # only the admin's earlier upload
+    assert api.downloads == downloads  # nothing fetched from a stranger or an oversized file
 
 
 DOC = REPO / "docs" / "telegram.md"
@@ -366,12 +355,6 @@ def test_unreachable_api_is_one_line(tmp_path: Path) -> None:
     assert lines[0].startswith(
         f"tinbot: error: cannot reach the Telegram Bot API at http://127.0.0.1:{port}/bot"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_webhook_mode_checks_the_secret_token(tmp_path: Path) -> None:

@@ -32,7 +32,14 @@ from bot.telegram.feedback import FeedbackStore
 from bot.telegram.format import format_timestamp
 from bot.telegram.ratelimit import SlidingWindowLimiter
 from bot.types import Answer, Citation
-from tests.helpers import MUONG_ANG, TUAN_GIAO_QUESTION, CountingEmbedder
+from tests.helpers import (
+    MUONG_ANG,
+    TUAN_GIAO_QUESTION,
+    CountingEmbedder,
+    button,
+    buttons,
+    has_number,
+)
 from tests.telegram_standin import (
     ADMIN,
     TOKEN,
@@ -106,17 +113,6 @@ def only_reply(calls: list[Call]) -> Call:
     return sent[0]
 
 
-def buttons(call: Call) -> list[dict[str, Any]]:
-    markup = call.params.get("reply_markup") or {}
-    return [b for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def button(call: Call, prefix: str) -> dict[str, Any]:
-    found = [b for b in buttons(call) if b.get("callback_data", "").startswith(prefix)]
-    assert found, buttons(call)
-    return found[0]
-
-
 def message_of(api: BotAPI, call: Call) -> dict[str, Any]:
     assert isinstance(call.result, dict)
     return call.result
@@ -134,7 +130,7 @@ async def test_question_gets_cited_html_answer_with_buttons(bot: Harness) -> Non
     reply = only_reply(calls)
     text = reply.params["text"]
     assert reply.params["parse_mode"] == "HTML"
-    assert "470" in text
+    assert has_number(text, "470")
     assert "[1]" in text
     assert "<b>Nguồn:</b>" in text
     assert "[1] Huyện Tuần Giáo, tỉnh Điện Biên: Chú trọng" in text
@@ -167,7 +163,7 @@ async def test_followups_are_resolved_per_user(bot: Harness) -> None:
     reply = only_reply(await bot.say("ở Lạng Sơn thì sao?"))
     text = reply.params["text"]
     assert "Hiểu câu hỏi là: Lạng Sơn đã kết nạp được bao nhiêu đảng viên?" in text
-    assert "738" in text
+    assert has_number(text, "738")
     assert "Lạng Sơn" in text.split("Nguồn:")[1]
     year = only_reply(await bot.say("con nam 2023 thi sao")).params["text"]
     assert "Hiểu câu hỏi là: Lạng Sơn đã kết nạp được bao nhiêu đảng viên năm 2023?" in year
@@ -191,9 +187,9 @@ async def test_feedback_buttons_store_votes_with_question_answer_and_sources(
     rows = bot.feedback.rows()
     assert [(r["user_id"], r["rating"]) for r in rows] == [(USER, "up"), (OTHER, "up")]
     assert rows[0]["question"] == TUAN_GIAO_QUESTION
-    assert "470" in rows[0]["answer"]
+    assert has_number(rows[0]["answer"], "470")
     assert rows[0]["sources"][0]["origin"].endswith("000_f0ce5db119e1970c.txt")
-    assert "470" in rows[0]["sources"][0]["quote"]
+    assert has_number(rows[0]["sources"][0]["quote"], "470")
     exported = [json.loads(line) for line in bot.feedback.export_text("jsonl").splitlines()]
     assert exported == json.loads(json.dumps(rows))
     table = list(csv.DictReader(io.StringIO(bot.feedback.export_text("csv"))))
@@ -211,17 +207,17 @@ async def test_group_messages_are_answered_only_when_addressed(bot: Harness) -> 
         bot.api.send_text(f"@tinbot_test_bot {TUAN_GIAO_QUESTION}", user, chat=group)
     )
     reply = only_reply(mentioned)
-    assert "470" in reply.params["text"]
+    assert has_number(reply.params["text"], "470")
     assert reply.params["reply_parameters"]["message_id"]  # quotes the asker in a group
     answer_message = message_of(bot.api, reply)
     replied = await bot.process(
         bot.api.send_text("ở Lạng Sơn thì sao?", user, chat=group, reply_to=answer_message)
     )
-    assert "738" in only_reply(replied).params["text"]
+    assert has_number(only_reply(replied).params["text"], "738")
     via_ask = await bot.process(
         bot.api.send_text(f"/ask@tinbot_test_bot {TUAN_GIAO_QUESTION}", user, chat=group)
     )
-    assert "470" in only_reply(via_ask).params["text"]
+    assert has_number(only_reply(via_ask).params["text"], "470")
     other_bot = await bot.process(
         bot.api.send_text(f"/ask@other_bot {TUAN_GIAO_QUESTION}", user, chat=group)
     )
@@ -306,7 +302,7 @@ async def test_admin_upload_is_ingested_then_answerable(bot: Harness, service: T
     assert "Huyện Mường Ảng kết nạp đảng viên mới" in text
     assert service.stats().articles == before + 1
     answer = only_reply(await bot.say("Mường Ảng kết nạp bao nhiêu đảng viên năm 2021?"))
-    assert "95" in answer.params["text"]
+    assert has_number(answer.params["text"], "95")
     assert "Huyện Mường Ảng" in answer.params["text"].split("Nguồn:")[1]
     again = await bot.process(bot.api.upload("muong-ang.txt", admin, MUONG_ANG.encode()))
     assert "Không đổi" in only_reply(again).params["text"]
@@ -390,11 +386,13 @@ async def test_bogus_callback_data_is_answered_politely(bot: Harness) -> None:
 async def test_rate_limit_is_per_user_and_friendly(service: Tinbot, tmp_path: Path) -> None:
     async for bot in start(make_settings(service, rate_limit_per_minute=2), service, tmp_path):
         for _ in range(2):
-            assert "470" in only_reply(await bot.say(TUAN_GIAO_QUESTION)).params["text"]
+            assert has_number(only_reply(await bot.say(TUAN_GIAO_QUESTION)).params["text"], "470")
         limited = only_reply(await bot.say(TUAN_GIAO_QUESTION)).params["text"]
         assert "thử lại sau" in limited
         assert "2 câu mỗi phút" in limited
-        assert "470" in only_reply(await bot.say(TUAN_GIAO_QUESTION, user_id=OTHER)).params["text"]
+        assert has_number(
+            only_reply(await bot.say(TUAN_GIAO_QUESTION, user_id=OTHER)).params["text"], "470"
+        )
 
 
 async def test_allow_list_refuses_other_chats(service: Tinbot, tmp_path: Path) -> None:
@@ -407,7 +405,9 @@ async def test_allow_list_refuses_other_chats(service: Tinbot, tmp_path: Path) -
             bot.api.send_text(f"/ask {TUAN_GIAO_QUESTION}", bot.api.user(USER), chat=group)
         )
         assert bot.replies(silent) == []
-        assert "470" in only_reply(await bot.say(TUAN_GIAO_QUESTION, user_id=USER)).params["text"]
+        assert has_number(
+            only_reply(await bot.say(TUAN_GIAO_QUESTION, user_id=USER)).params["text"], "470"
+        )
 
 
 # --- failures and long answers -----------------------------------------------------------------

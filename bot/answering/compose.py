@@ -13,8 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.answering.features import person_names
 from bot.answering.question import Query
+from bot.answering.signals import person_names
 from bot.types import Citation, Evidence
 from ingest.facts import Fact
 from ingest.lexicon import DOCUMENT_CODE_RE, DOCUMENT_NAME_RE, YEAR_RE

@@ -22,22 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.answering.candidates import ArticleView, Candidate, build_view, candidates
 from bot.answering.compose import Quote, citation_for, direct_line, pick_answer, shorten
 from bot.answering.fact_question import question_spec, score_fact
-from bot.answering.features import (
-    CHECKABLE,
-    INDEX,
-    ArticleView,
-    Candidate,
-    QuestionTerms,
-    build_view,
-    candidates,
-    featurize,
-    kinds_held,
-    question_terms,
-)
+from bot.answering.features import INDEX, QuestionTerms, featurize, question_terms
 from bot.answering.question import Query
 from bot.answering.ranker import Ranker, load_ranker
+from bot.answering.signals import CHECKABLE, kinds_held
 from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Citation, Evidence
 
 if TYPE_CHECKING:

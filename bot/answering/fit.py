@@ -38,8 +38,9 @@ from typing import Any
 
 import numpy as np
 
+from bot.answering.candidates import Candidate, candidates
 from bot.answering.extractive import ExtractiveAnswerer, Ranking, Scored, mismatch
-from bot.answering.features import FEATURES, Candidate, candidates, featurize
+from bot.answering.features import FEATURES, featurize
 from bot.answering.question import Query, analyse
 from bot.answering.ranker import WEIGHTS_PATH, Ranker, Selection, save_ranker
 from bot.evaluate import EvalCase, load_cases
