@@ -258,7 +258,7 @@ def _consistent(counts: dict[str, int]) -> bool:
     return (
         counts["passages"] == counts["lexical"] == counts["vectors"]
         and counts["orphan_vectors"] == counts["missing_vectors"] == 0
-        and counts["duplicate_passages"] == 0
+        and counts["duplicate_passages"] == counts["term_stat_errors"] == 0
     )
 
 

@@ -345,6 +345,7 @@ class Ingester:
             "orphan_vectors": len(vector_ids - live),
             "missing_vectors": len(live - vector_ids),
             "duplicate_passages": self.store.duplicate_passages(),
+            "term_stat_errors": self.lexical.term_stat_errors(),
         }
 
     def repair(self) -> dict[str, int]:
@@ -358,6 +359,9 @@ class Ingester:
                 self.data.vectors_will_change()
                 self.data.vectors.delete(orphans)
             missing = live - vector_ids
+            if self.lexical.term_stat_errors():
+                with self.store.transaction() as conn:
+                    self.lexical.rebuild_term_stats(conn)
             articles = {c.article_id for c in self.store.chunks_by_ids(missing).values()}
             for article_id in sorted(articles):
                 article = self.store.get(article_id)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import itertools
 import re
 import sqlite3
-from collections.abc import Callable, Collection, Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from index.migrations import migrate
@@ -81,59 +82,80 @@ class LexicalIndex:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         migrate(self.conn)
-        self._stats_cache: dict[tuple[str, str], int] = {}
-        self._generation: str | None = None
 
     def add(self, conn: sqlite3.Connection, chunks: Sequence[StoredChunk], title: str) -> None:
         """Index passages; call inside the store's transaction that inserted them."""
         title_exact, title_folded = index_terms(title)
+        rows = [(c.id, *index_terms(c.text), title_exact, title_folded) for c in chunks]
         conn.executemany(
             "INSERT INTO lexical(rowid, exact, folded, title_exact, title_folded) "
             "VALUES (?, ?, ?, ?, ?)",
-            [(c.id, *index_terms(c.text), title_exact, title_folded) for c in chunks],
+            rows,
+        )
+        # The term counts move in the same transaction (the delete trigger takes them back).
+        counts: Counter[tuple[str, str]] = Counter({("*", "*"): len(rows)})
+        for _, exact, folded, _, _ in rows:
+            counts.update(("exact", t) for t in set(exact.split()))
+            counts.update(("folded", t) for t in set(folded.split()))
+        conn.executemany(
+            "INSERT INTO lexical_terms(col, term, doc) VALUES (?, ?, ?) "
+            "ON CONFLICT(col, term) DO UPDATE SET doc = doc + excluded.doc",
+            [(col, term, n) for (col, term), n in counts.items()],
         )
 
     def count(self) -> int:
-        """Indexed passages. ``COUNT(*)`` on an FTS5 table reads the whole index, so the live
-        passage rows are counted instead (one lexical row each, kept so by the same
-        transaction and the delete trigger), and cached until the next write."""
-        self._sync()
-        return self._cached(("count", ""), lambda: self._scalar("SELECT COUNT(*) FROM chunks"))
+        """Indexed passages, from the maintained statistics (``COUNT(*)`` on an FTS5 table
+        reads the whole index)."""
+        return self.doc_freqs(["*"], "*")["*"]
 
     def index_rows(self) -> int:
         """Rows really in the FTS table (slow on big indexes): for consistency checks."""
         return self._scalar("SELECT COUNT(*) FROM lexical")
 
+    def term_stat_errors(self) -> int:
+        """Terms whose maintained count differs from the FTS index's own (slow: for checks)."""
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM (SELECT col, term, doc FROM lexical_vocab "
+            "WHERE col IN ('exact', 'folded') "
+            "EXCEPT SELECT col, term, doc FROM lexical_terms WHERE col != '*' AND doc > 0)"
+        ).fetchone()
+        stray = self.conn.execute(
+            "SELECT COUNT(*) FROM lexical_terms t WHERE col != '*' AND doc > 0 AND NOT EXISTS "
+            "(SELECT 1 FROM lexical_vocab v WHERE v.col = t.col AND v.term = t.term)"
+        ).fetchone()
+        passages = int(self.count() != self.index_rows())
+        return int(row[0]) + int(stray[0]) + passages
+
+    def rebuild_term_stats(self, conn: sqlite3.Connection) -> None:
+        """Recount every term from the FTS index; call inside a transaction (repair)."""
+        conn.execute("DELETE FROM lexical_terms")
+        conn.execute(
+            "INSERT INTO lexical_terms(col, term, doc) SELECT col, term, doc FROM lexical_vocab "
+            "WHERE col IN ('exact', 'folded')"
+        )
+        conn.execute(
+            "INSERT INTO lexical_terms(col, term, doc) SELECT '*', '*', COUNT(*) FROM lexical"
+        )
+
     def _scalar(self, sql: str, params: Sequence[object] = ()) -> int:
         row = self.conn.execute(sql, params).fetchone()
         return 0 if row is None or row[0] is None else int(row[0])
 
-    def _sync(self) -> None:
-        # Statistics change only when passages are written; the store bumps a generation
-        # counter in the same transaction, also seen by other processes' connections.
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-        current = None if row is None else str(row[0])
-        if current != self._generation or len(self._stats_cache) > 100_000:
-            self._stats_cache.clear()
-            self._generation = current
-
-    def _cached(self, key: tuple[str, str], compute: Callable[[], int]) -> int:
-        if key not in self._stats_cache:
-            self._stats_cache[key] = compute()
-        return self._stats_cache[key]
-
     def doc_freqs(self, terms: Collection[str], column: str = "folded") -> dict[str, int]:
-        """How many passages contain each term: the answerer's notion of a term's weight."""
-        self._sync()
-        return {
-            term: self._cached(
-                (column, term),
-                lambda term=term: self._scalar(  # type: ignore[misc]
-                    "SELECT doc FROM lexical_vocab WHERE col = ? AND term = ?", (column, term)
-                ),
+        """How many passages contain each term: the answerer's notion of a term's weight.
+        Read from the maintained statistics, so another process's writes count at once."""
+        wanted = list(dict.fromkeys(terms))
+        found: dict[str, int] = {}
+        for i in range(0, len(wanted), 500):  # under SQLite's bound-parameter limit
+            part = wanted[i : i + 500]
+            found.update(
+                self.conn.execute(
+                    "SELECT term, doc FROM lexical_terms WHERE col = ? "
+                    f"AND term IN ({','.join('?' * len(part))})",
+                    [column, *part],
+                )
             )
-            for term in terms
-        }
+        return {term: max(found.get(term, 0), 0) for term in wanted}
 
     def _prune(self, terms: list[str], column: str) -> list[str]:
         """On a large index, keep the rarest terms up to a budget of postings.

@@ -9,10 +9,18 @@ To change the schema, append a migration; never edit one that has shipped.
    signatures, feeds, meta; the FTS5 lexical index and the fact table, with the triggers that
    delete an article's lexical rows and facts with it. Written with ``IF NOT EXISTS``, so data
    dirs made by 0.1 (which set no version) are adopted as they are.
+2. Maintained term statistics: ``lexical_terms`` holds each term's passage count per column
+   (and the passage count itself under ``('*', '*')``), filled from the FTS index once and then
+   kept in step by the lexical index's inserts and the chunk delete trigger, so a question's
+   document frequencies are primary-key lookups instead of ``fts5vocab`` scans. The trigger
+   splits a deleted row's terms with ``tinbot_terms``, which ``migrate`` registers on every
+   connection it opens; a connection without it cannot delete passages (and so cannot make
+   the counts drift).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from index.errors import ConfigError
@@ -137,7 +145,34 @@ CREATE TRIGGER IF NOT EXISTS articles_facts_delete AFTER DELETE ON articles BEGI
 END;
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1_STORE + _V1_LEXICAL + _V1_FACTS),)
+_V2_TERMS = """
+CREATE TABLE lexical_terms (
+    col TEXT NOT NULL,
+    term TEXT NOT NULL,
+    doc INTEGER NOT NULL,
+    PRIMARY KEY (col, term)
+) WITHOUT ROWID;
+INSERT INTO lexical_terms(col, term, doc)
+    SELECT col, term, doc FROM lexical_vocab WHERE col IN ('exact', 'folded');
+INSERT INTO lexical_terms(col, term, doc) SELECT '*', '*', COUNT(*) FROM lexical;
+DROP TRIGGER chunks_lexical_delete;
+CREATE TRIGGER chunks_lexical_delete AFTER DELETE ON chunks BEGIN
+    UPDATE lexical_terms SET doc = doc - 1 WHERE col = 'exact' AND term IN (
+        SELECT value FROM json_each(tinbot_terms(
+            (SELECT exact FROM lexical WHERE rowid = old.id))));
+    UPDATE lexical_terms SET doc = doc - 1 WHERE col = 'folded' AND term IN (
+        SELECT value FROM json_each(tinbot_terms(
+            (SELECT folded FROM lexical WHERE rowid = old.id))));
+    UPDATE lexical_terms SET doc = doc - 1
+        WHERE col = '*' AND term = '*' AND EXISTS (SELECT 1 FROM lexical WHERE rowid = old.id);
+    DELETE FROM lexical WHERE rowid = old.id;
+END;
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1, _V1_STORE + _V1_LEXICAL + _V1_FACTS),
+    (2, _V2_TERMS),
+)
 LATEST = MIGRATIONS[-1][0]
 
 
@@ -145,8 +180,14 @@ def version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def distinct_terms(indexed: str | None) -> str:
+    """The distinct terms of an indexed column (space-separated), as a JSON array."""
+    return json.dumps(sorted(set(indexed.split()))) if indexed else "[]"
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply the migrations this database has not had; returns its version."""
+    conn.create_function("tinbot_terms", 1, distinct_terms, deterministic=True)
     current = version(conn)
     if current > LATEST:
         raise ConfigError(

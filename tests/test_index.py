@@ -139,3 +139,38 @@ def test_large_index_prunes_common_terms_but_keeps_rare_ones(tmp_path: Path) -> 
         store.delete(conn, "target")
     assert lexical.doc_freqs(["mường_nhé"], "exact") == {"mường_nhé": 0}
     assert lexical.count() == PRUNE_MIN_PASSAGES + 10
+
+
+def test_maintained_term_counts_follow_adds_updates_and_deletes(tmp_path: Path) -> None:
+    store, lexical = _store_with(
+        tmp_path,
+        _article("Huyện Mường Nhé kết nạp 57 đảng viên mới.", "a1"),
+        _article("Mường Nhé có 12 chi bộ; đảng viên Mường Nhé tăng.", "a2"),
+        _article("Tuần Giáo kết nạp 470 đảng viên.", "a3"),
+    )
+    # A term counts once per passage however often the passage repeats it.
+    assert lexical.doc_freqs(["mường_nhé", "đảng_viên", "470"], "exact") == {
+        "mường_nhé": 2,
+        "đảng_viên": 3,
+        "470": 1,
+    }
+    assert lexical.doc_freqs(["muong_nhe", "absent"], "folded") == {"muong_nhe": 2, "absent": 0}
+    # Rewriting an article replaces its passages: old terms go, new ones come.
+    store2, lexical = _store_with(tmp_path, _article("Điện Biên kết nạp 95 đảng viên.", "a1"))
+    assert lexical.doc_freqs(["mường_nhé", "điện_biên", "đảng_viên"], "exact") == {
+        "mường_nhé": 1,
+        "điện_biên": 1,
+        "đảng_viên": 3,
+    }
+    with store2.transaction() as conn:
+        store2.delete(conn, "a3")
+    assert lexical.count() == 2
+    assert lexical.doc_freqs(["470", "đảng_viên"], "exact") == {"470": 0, "đảng_viên": 2}
+    assert lexical.term_stat_errors() == 0
+    # A count that drifted (e.g. edited by hand) is found by the check and rebuilt by repair.
+    store2.conn.execute("UPDATE lexical_terms SET doc = 9 WHERE term = 'đảng_viên'")
+    assert lexical.term_stat_errors() == 1
+    with store2.transaction() as conn:
+        lexical.rebuild_term_stats(conn)
+    assert lexical.term_stat_errors() == 0
+    assert lexical.doc_freqs(["đảng_viên"], "exact") == {"đảng_viên": 2}

@@ -29,6 +29,9 @@ def test_a_data_dir_from_release_0_1_is_migrated_and_answers(tmp_path: Path) -> 
     bot = Tinbot(Settings(data_dir=data), CountingEmbedder())
     try:
         assert version(bot.store.conn) == LATEST
+        # Migration 2 counted the fixture's terms from its FTS index.
+        assert bot.lexical.count() == passages
+        assert bot.lexical.term_stat_errors() == 0
         # The fixture carries no Chroma directory: its vectors are rebuilt from the store.
         assert bot.verify()["missing_vectors"] == passages
         bot.repair()
