@@ -4,10 +4,14 @@ tools drive: add to them, never rename. The commands themselves are in ``bot/com
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import re
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from bot.commands import (
     SAMPLES_DIR,
@@ -25,11 +29,87 @@ from bot.commands import (
 )
 from bot.errors import TinbotError
 from bot.settings import Settings
+from bot.terminal import safe_line
 from ingest.facts import KINDS
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+
+# A Bot API token, alone or in a Bot API URL (https://api.telegram.org/bot<TOKEN>/getMe).
+_TOKEN_RE = re.compile(r"\b(bot)?\d+:[A-Za-z0-9_-]{20,}")
+# OS errors that are about the data dir's medium, not about a bug: reported as one line.
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+class RedactTokens(logging.Filter):
+    """Removes Telegram bot tokens from every log record: at DEBUG, python-telegram-bot and
+    httpx log the Bot API URLs, which carry the token, and a log file is no place for it."""
+
+    def __init__(self, secrets: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "<token>")
+        return _TOKEN_RE.sub(lambda m: f"{m.group(1) or ''}<token>", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+def configure_logging(level: str, token: str | None) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("chromadb", "httpx", "httpcore", "trafilatura", "htmldate", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # On the handlers, not the root logger: a logger's filters do not see records that
+    # propagate up from other loggers.
+    redact = RedactTokens([token] if token else [])
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+
+
+def _about_storage(exc: sqlite3.Error | OSError) -> bool:
+    """Whether the error is the data dir's state (its medium, permissions, contents) rather
+    than a bug, which keeps its traceback."""
+    if isinstance(exc, OSError):
+        return exc.errno in _STORAGE_ERRNOS
+    # DatabaseError itself: "file is not a database", "database disk image is malformed".
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
+
+
+def storage_error(exc: sqlite3.Error | OSError, data_dir: Path) -> str:
+    """One line naming the data dir and what is wrong with it."""
+    text = str(exc)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        text = f"{exc.strerror or exc}{where}"
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"the disk of the data dir {data_dir} is full: {text}"
+        return f"cannot write to the data dir {data_dir}: {text}"
+    lowered = text.lower()
+    if "disk is full" in lowered:
+        return f"the disk of the data dir {data_dir} is full ({text})"
+    if "readonly" in lowered or "read-only" in lowered:
+        return (
+            f"the data dir {data_dir} is read-only ({text}); `tinbot sources` and `tinbot facts` "
+            "can read it as it is, other commands need write access"
+        )
+    if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+        return (
+            f"the database in the data dir {data_dir} is damaged ({text}); restore a backup "
+            "(made by `tinbot backup`) or move the data dir away and ingest again"
+        )
+    return f"the data dir {data_dir} cannot be used: {text}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,18 +224,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     environ = dict(os.environ)
     if args.data_dir:
         environ["TINBOT_DATA_DIR"] = args.data_dir
+    settings: Settings | None = None
     try:
         settings = Settings.from_env(environ)
-        logging.basicConfig(
-            level=logging.DEBUG if args.verbose else settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
-        for noisy in ("chromadb", "httpx", "httpcore", "trafilatura", "htmldate", "urllib3"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        level = "DEBUG" if args.verbose else settings.log_level.upper()
+        configure_logging(level, settings.telegram_token)
         handler: Handler = args.func
         return handler(args, settings)
     except TinbotError as exc:
-        print(f"tinbot: error: {exc}", file=sys.stderr)
+        print(f"tinbot: error: {safe_line(RedactTokens().redact(str(exc)))}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         # Output piped into `head` and closed early: not an error worth a traceback.
@@ -165,6 +242,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tinbot: interrupted", file=sys.stderr)
         return 130
+    except (sqlite3.Error, OSError) as exc:
+        # A read-only, damaged or full data dir: the command cannot go on, but that is no bug.
+        if settings is None or not _about_storage(exc):
+            raise
+        print(f"tinbot: error: {safe_line(storage_error(exc, settings.data_dir))}", file=sys.stderr)
+        return 1
 
 
 def add_facts_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -178,4 +261,10 @@ def add_facts_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         help="one kind: " + ", ".join(sorted(KINDS)),
     )
     p.add_argument("--json", action="store_true", help="print the facts as JSON")
+    p.add_argument(
+        "--plot",
+        metavar="PNG",
+        type=Path,
+        help="also draw the figures as a bar chart (one panel per kind and measure) into PNG",
+    )
     p.set_defaults(func=cmd_facts)

@@ -4,23 +4,25 @@ Every command opens the service as a context manager, so it is closed however th
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import sqlite3
 import sys
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.answering.fact_format import fact_to_json, format_facts
+from bot.answering.fact_format import capitalised, fact_to_json, format_facts
 from bot.errors import TinbotError
 from bot.settings import Settings
-from bot.types import Answer, IngestReport
+from bot.terminal import safe_json, safe_line, safe_text
+from bot.types import Answer, IngestReport, IngestResult
 from index.facts import FactStore
 from index.store import ArticleStore
 from ingest.metadata import parse_date
 
 if TYPE_CHECKING:
     from bot.service import Tinbot
+    from ingest.facts import Fact
 
 logger = logging.getLogger(__name__)
 
@@ -42,18 +44,28 @@ def _open(settings: Settings) -> Tinbot:
 
 
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2))
+    print(safe_json(data))
 
 
 def format_answer(answer: Answer) -> str:
-    lines = [answer.text]
+    """The answer for a terminal; what came from the articles has its control characters
+    escaped (see ``bot/terminal.py``)."""
+    lines = [safe_text(answer.text)]
     if answer.citations:
         lines.append("")
         lines.append("Nguồn:" if answer.language == "vi" else "Sources:")
         for c in answer.citations:
-            date = f" — {c.date}" if c.date else ""
-            lines.append(f"[{c.n}] {c.title}{date} — {c.origin}")
+            date = f" — {safe_line(c.date)}" if c.date else ""
+            lines.append(f"[{c.n}] {safe_line(c.title)}{date} — {safe_line(c.origin)}")
     return "\n".join(lines)
+
+
+def failure_line(result: IngestResult) -> str:
+    """ "ORIGIN: REASON" once: ingest errors already start with the origin they name."""
+    reason = result.reason or "unknown error"
+    if not reason.startswith(f"{result.origin}: "):
+        reason = f"{result.origin}: {reason}"
+    return safe_line(reason)
 
 
 def print_report(report: IngestReport, *, as_json: bool) -> None:
@@ -72,10 +84,12 @@ def print_report(report: IngestReport, *, as_json: bool) -> None:
         return
     for r in report.results:
         if r.status == "failed":
-            print(f"failed     {r.origin}: {r.reason}", file=sys.stderr)
-        else:
-            note = f" ({r.reason})" if r.reason else ""
-            print(f"{r.status:<10} {r.title or r.origin} [{r.chunks} passages]{note}")
+            print(f"failed     {failure_line(r)}", file=sys.stderr)
+            continue
+        note = f" ({safe_line(r.reason)})" if r.reason else ""
+        print(f"{r.status:<10} {safe_line(r.title or r.origin)} [{r.chunks} passages]{note}")
+        for warning in r.warnings:
+            print(f"warning    {safe_line(r.origin)}: {safe_line(warning)}", file=sys.stderr)
     print(report.summary())
 
 
@@ -106,8 +120,22 @@ def format_explain(explained: dict[str, Any], features: int = 8) -> str:
     return "\n".join(lines)
 
 
+def text_argument(value: str, what: str) -> str:
+    """A command-line argument that is text to search or match, not a path: bytes that are not
+    UTF-8 arrive as surrogate escapes, which nothing downstream can encode."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TinbotError(
+            f"{what} is not valid UTF-8 text: {value}; set the terminal to UTF-8"
+        ) from None
+    return value
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    question = " ".join(args.question).strip()
+    question = text_argument(" ".join(args.question).strip(), "the question")
+    for target in args.article or ():
+        text_argument(target, "--article")
     if not question:
         raise TinbotError(
             'give a question, e.g. tinbot ask "Tuần Giáo kết nạp bao nhiêu đảng viên?"'
@@ -137,7 +165,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(format_answer(answer))
             print()
-            print(format_explain(explained))
+            print(safe_text(format_explain(explained)))
         return 0
     if args.json:
         _print_json(answer.to_json())
@@ -146,17 +174,36 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _reading_store(settings: Settings) -> ArticleStore | None:
+    """The article store for commands that only read it, without the model or the vectors;
+    read-only when this process may not write the data dir. None before the first ingest."""
+    path = settings.data_dir / "tinbot.sqlite3"
+    if not path.exists():
+        return None
+    try:
+        return ArticleStore(path)
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc):
+            raise
+        return ArticleStore(path, read_only=True)
+
+
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    with _open(settings) as service:
-        articles = service.articles()
+    store = _reading_store(settings)
+    try:
+        articles = store.articles() if store is not None else []
+    finally:
+        if store is not None:
+            store.close()
     if args.json:
         _print_json([a.__dict__ for a in articles])
         return 0
     if not articles:
         print("No articles ingested yet. Run `tinbot ingest PATH_OR_URL`.")
     for a in articles:
-        print(f"{a.article_id}  {a.date or '----------'}  {a.title}  ({a.chunks} passages)")
-        print(f"{'':18}{a.origin}")
+        date = safe_line(a.date or "----------")
+        print(f"{a.article_id}  {date}  {safe_line(a.title)}  ({a.chunks} passages)")
+        print(f"{'':18}{safe_line(a.origin)}")
     return 0
 
 
@@ -176,9 +223,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for r in report.results:
         mark = "ok " if (r.answer_ok and r.citation_ok and r.refusal_ok) else "BAD"
-        print(f"{mark} {r.case.id:<4} rank={r.rank} {r.case.question}")
+        print(f"{mark} {safe_line(r.case.id):<4} rank={r.rank} {safe_line(r.case.question)}")
         if mark == "BAD" or args.verbose:
-            print(textwrap.indent(r.answer, "      "))
+            print(textwrap.indent(safe_text(r.answer), "      "))
     print()
     for key, value in metrics.items():
         print(f"{key:22} {value}")
@@ -195,20 +242,25 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         print_report(report, as_json=False)
         for question in args.questions or DEMO_QUESTIONS:
             print("\n" + "=" * 78)
-            print(f"? {question}\n")
+            print(f"? {safe_line(question)}\n")
             print(format_answer(service.answer(question)))
     return 0 if report.ok else 1
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    for target in args.targets:
+        text_argument(target, "the article to remove")
     with _open(settings) as service:
         removed = []
         for target in args.targets:
             article = service.remove(target)
             if article is not None:
-                print(f"removed {article.article_id}  {article.title}")
+                print(f"removed {article.article_id}  {safe_line(article.title)}")
             elif (kept := service.remove_alias(target)) is not None:
-                print(f"removed alias {target} (the text stays as {kept.origin})")
+                print(
+                    f"removed alias {safe_line(target)} "
+                    f"(the text stays as {safe_line(kept.origin)})"
+                )
                 article = kept
             removed.append(article)
     missing = [t for t, a in zip(args.targets, removed, strict=True) if a is None]
@@ -296,7 +348,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 print_report(IngestReport(report.results), as_json=False)
                 for url, error in report.feed_errors.items():
-                    print(f"feed failed {url}: {error}", file=sys.stderr)
+                    print(f"feed failed {safe_line(url)}: {safe_line(error)}", file=sys.stderr)
             return 0 if not report.feed_errors else 1
         print(
             f"watching {len(feeds)} feeds and {len(folders)} folders every "
@@ -312,23 +364,43 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_facts(args: argparse.Namespace, settings: Settings) -> int:
-    path = settings.data_dir / "tinbot.sqlite3"
-    if not path.exists():
+    if args.place:
+        text_argument(args.place, "--place")
+    store = _reading_store(settings)
+    if store is None:
         raise TinbotError(f"no articles ingested in {settings.data_dir}; run `tinbot ingest` first")
-    store = ArticleStore(path)
     try:
         facts = FactStore(store.conn)
-        facts.refresh(store)
+        if not store.read_only:
+            facts.refresh(store)
         found = facts.query(place=args.place, year=args.year, kind=args.kind)
         articles = {a.article_id: a for a in store.articles()}
     finally:
         store.close()
+    if args.plot:
+        _plot_facts(found, args, {k: a.title for k, a in articles.items()})
     if args.json:
         rows = [fact_to_json(f, getattr(articles.get(f.article_id), "origin", None)) for f in found]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        _print_json(rows)
         return 0
     if not found:
         print("Không có số liệu nào khớp.")
         return 0
-    print(format_facts(found, {k: a.title for k, a in articles.items()}))
+    print(safe_text(format_facts(found, {k: a.title for k, a in articles.items()})))
     return 0
+
+
+def _plot_facts(found: list[Fact], args: argparse.Namespace, titles: dict[str, str]) -> None:
+    from bot.charts import plan_chart, render_png
+
+    title = capitalised(found[0].place) if args.place and found else "Số liệu"
+    if args.year:
+        title += f" — {args.year}"
+    chart = plan_chart(found, title)
+    if chart is None:
+        raise TinbotError("fewer than two figures match: nothing to chart (widen the filters)")
+    args.plot.write_bytes(render_png(chart))
+    # On stderr, so that --json output stays parseable.
+    print(f"chart written to {args.plot}", file=sys.stderr)
+    for number, article_id in enumerate(chart.sources, start=1):
+        print(safe_text(f"  [{number}] {titles.get(article_id, article_id)}"), file=sys.stderr)

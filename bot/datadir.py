@@ -9,10 +9,11 @@ WAL, Chroma reads). An interrupted write leaves a pending marker that the next w
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
@@ -130,12 +131,16 @@ class DataDir:
                 handle.truncate()
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def mark_pending(self, article_id: str) -> None:
-        """The article being written: what ``pending`` finds if the write is interrupted."""
-        self.store.set_meta(PENDING_KEY, article_id)
+    def mark_pending(self, article_ids: Sequence[str]) -> None:
+        """The articles being written: what ``pending`` finds if the write is interrupted."""
+        self.store.set_meta(PENDING_KEY, json.dumps(list(article_ids)))
 
     def clear_pending(self) -> None:
         self.store.conn.execute("DELETE FROM meta WHERE key = ?", (PENDING_KEY,))
 
-    def pending(self) -> str | None:
-        return self.store.get_meta(PENDING_KEY)
+    def pending(self) -> list[str]:
+        value = self.store.get_meta(PENDING_KEY)
+        if value is None:
+            return []
+        # Release 0.1 recorded a single article id, not a list.
+        return [str(a) for a in json.loads(value)] if value.startswith("[") else [value]

@@ -1,7 +1,7 @@
 """User-facing errors, all in one place for the front ends: those of the lower layers are
 defined there (``ingest/errors.py``, ``index/errors.py``) and re-exported here."""
 
-from index.errors import ConfigError, IndexMismatchError
+from index.errors import ConfigError, IndexMismatchError, StoreError
 from ingest.errors import (
     BlockedURLError,
     EmptySourceError,
@@ -18,6 +18,7 @@ __all__ = [
     "IndexMismatchError",
     "IngestError",
     "SourceTooLargeError",
+    "StoreError",
     "StoreLockedError",
     "TinbotError",
     "UnsupportedSourceError",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.answering.evidence import evidence_from_hits
-from bot.answering.generate import faithfulness
+from bot.answering.faithfulness import faithfulness
 from bot.errors import TinbotError
 
 if TYPE_CHECKING:

@@ -1,50 +1,92 @@
-"""Writing to the data dir: ingesting sources, removing articles, and the maintenance that keeps
-the stores in agreement (recovery after an interrupted write, check and repair, backup, reindex).
+"""Ingesting sources and removing articles: what to do with each source, in batches.
 
-Vectors go to Chroma before the SQLite transaction that makes an article's passages live, so a
-crash in between leaves only unreferenced vectors, which retrieval ignores and ``recover``
-deletes on the next write. Unchanged input is skipped without re-embedding; the same text from
-another origin becomes an alias; near-duplicates follow ``TINBOT_NEAR_DUPLICATES``.
+Sources are read and cleaned a few ahead in a worker thread; each article is then decided on —
+unchanged input is skipped without re-embedding, the same text from another origin becomes an
+alias, near-duplicates follow ``TINBOT_NEAR_DUPLICATES`` — and the new or changed ones are
+written in batches by ``bot.writing.ArticleWriter``, which keeps the stores consistent through a
+crash. (Check, repair, backup and reindex are in ``bot.maintenance``.)
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import shutil
-import sqlite3
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from bot.datadir import DataDir
-from bot.errors import IngestError, TinbotError
+from bot.errors import IngestError
 from bot.settings import Settings
 from bot.types import IngestReport, IngestResult, IngestStatus
+from bot.writing import ArticleWriter
 from index.embeddings import Embedder
 from index.facts import FactStore
 from index.lexical import LexicalIndex
 from index.store import ArticleStore
 from index.vectors import VectorStore
-from ingest.chunking import chunk_article
-from ingest.facts import extract_facts
 from ingest.loaders import LoadLimits, expand_source, is_url, load, load_bytes
-from ingest.models import Article, RawDocument
+from ingest.models import Article, Chunk, RawDocument
 from ingest.pipeline import prepare
 from ingest.similarity import Signature, most_similar, signature
 
 logger = logging.getLogger(__name__)
 
 
-def embedding_context(article: Article) -> str:
-    """What a passage is embedded with: a figure means little without its place and period."""
-    parts = [article.title]
-    if article.date:
-        parts.append(article.date)
-    return " — ".join(parts)
+READ_AHEAD = 4  # sources read and cleaned ahead of the one being written
+
+# A read source: what failed, or the document, its cleaned article and its fingerprint.
+_Read = IngestResult | tuple[RawDocument, Article, Signature]
+
+
+@dataclass
+class _Planned:
+    """An article to embed and write: everything decided before its batch is written."""
+
+    slot: int
+    raw: RawDocument
+    article: Article
+    existing: Article | None
+    signature: Signature
+    chunks: list[Chunk]
+    reason: str | None = None
+    replaces: Article | None = None
+
+
+class _Lock:
+    """The data dir's write lock, taken when there is something to write and released while
+    waiting on a slow download; recovery runs each time it is taken."""
+
+    def __init__(self, ingester: Ingester) -> None:
+        self._ingester = ingester
+        self._stack = ExitStack()
+        self.held = False
+
+    def take(self) -> None:
+        if not self.held:
+            self._stack.enter_context(self._ingester.write_lock())
+            self.held = True
+            self._ingester.recover()
+
+    def release(self) -> None:
+        self._stack.close()
+        self.held = False
+
+    def __enter__(self) -> _Lock:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+
+def _with_warnings(result: IngestResult, raw: RawDocument) -> IngestResult:
+    """What the loader had to repair to read the source goes with its result."""
+    return replace(result, warnings=raw.warnings) if raw.warnings else result
 
 
 class Ingester:
@@ -58,14 +100,22 @@ class Ingester:
         embedder: Embedder,
         on_new_vectors: Callable[[VectorStore], None],
     ) -> None:
-        self.settings = settings
         self.data = data
         self.store = store
         self.lexical = lexical
         self.facts = facts
         self.embedder = embedder
         self.on_new_vectors = on_new_vectors
+        self.writer = ArticleWriter(data, store, lexical, facts, embedder, settings)
         self._signatures: tuple[list[str], np.ndarray, dict[str, int]] | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.writer.settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self.writer.settings = settings
 
     @contextmanager
     def write_lock(self) -> Iterator[None]:
@@ -85,30 +135,104 @@ class Ingester:
         self, sources: Sequence[str], *, progress: bool = False, prune: bool = False
     ) -> IngestReport:
         """Ingest files, folders and URLs. With ``prune``, articles that came from a file under
-        one of the given folders that no longer exists are removed."""
+        one of the given folders that no longer exists are removed.
+
+        Files are read and cleaned a few ahead in a worker thread while the model embeds, and
+        articles are written in batches of about ``TINBOT_INGEST_BATCH`` passages: one embedding
+        call, one Chroma call and one SQLite transaction per batch."""
         report = IngestReport()
         origins: list[str] = []
         for source in sources:
             try:
-                origins.extend(expand_source(source))
+                found = expand_source(source)
             except IngestError as exc:
                 report.results.append(IngestResult(origin=source, status="failed", reason=str(exc)))
+                continue
+            origins.extend(found.origins)
+            report.results.extend(
+                IngestResult(origin, "failed", reason=str(exc)) for origin, exc in found.refused
+            )
         limits = self.limits()
-        with self.write_lock():
-            self.recover()
-            bar = tqdm(origins, desc="ingest", unit="article", disable=not progress, leave=False)
-            for origin in bar:
+        results: list[IngestResult | None] = []
+        pruned: list[IngestResult] = []
+        batch: list[_Planned] = []
+        bar = tqdm(total=len(origins), desc="ingest", unit="article", disable=not progress)
+
+        def flush() -> None:
+            if batch:
+                for planned, result in zip(batch, self._write_batch(batch), strict=True):
+                    results[planned.slot] = result
+                bar.update(len(batch))
+                batch.clear()
+
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="tinbot-read") as reader,
+            _Lock(self) as lock,
+        ):
+            for origin, future in self._read_ahead(reader, origins, limits):
                 bar.set_postfix_str(Path(origin).name[-30:], refresh=False)
-                try:
-                    raw = load(origin, limits)
-                except IngestError as exc:
-                    report.results.append(IngestResult(origin, "failed", reason=str(exc)))
+                slot = len(results)
+                results.append(None)
+                if is_url(origin) and not future.done() and lock.held:
+                    # A download can take up to the URL timeout; other writers (the bot
+                    # ingesting an upload) go on meanwhile, the lock is taken again to write.
+                    flush()
+                    lock.release()
+                read = future.result()
+                if isinstance(read, IngestResult):
+                    results[slot] = read
+                    bar.update()
                     continue
-                report.results.append(self._ingest_raw(raw))
+                lock.take()
+                raw, article, sig = read
+                if self._depends_on(batch, article, sig):
+                    flush()  # the batch must be in the store before this one is compared to it
+                planned = self._plan(raw, article, sig, slot)
+                if isinstance(planned, IngestResult):
+                    results[slot] = planned
+                    bar.update()
+                    continue
+                batch.append(planned)
+                if sum(len(p.chunks) for p in batch) >= self.settings.ingest_batch:
+                    flush()
+            flush()
             if prune:
+                lock.take()
                 folders = [Path(s).expanduser().resolve() for s in sources if Path(s).is_dir()]
-                report.results.extend(self._prune(folders))
+                pruned = self._prune(folders)
+        bar.close()
+        report.results.extend(r for r in results if r is not None)
+        report.results.extend(pruned)
         return report
+
+    def _read_ahead(
+        self, reader: ThreadPoolExecutor, origins: Sequence[str], limits: LoadLimits
+    ) -> Iterator[tuple[str, Future[_Read]]]:
+        """Each origin with the future of its reading, ``READ_AHEAD`` submitted in advance."""
+        pending: deque[tuple[str, Future[_Read]]] = deque()
+        queue = iter(origins)
+        for origin in queue:
+            pending.append((origin, reader.submit(self._read, origin, limits)))
+            if len(pending) >= READ_AHEAD:
+                break
+        while pending:
+            yield pending.popleft()
+            following = next(queue, None)
+            if following is not None:
+                pending.append((following, reader.submit(self._read, following, limits)))
+
+    @staticmethod
+    def _read(origin: str, limits: LoadLimits) -> _Read:
+        """Load, clean and fingerprint one source (in the reader thread)."""
+        try:
+            raw = load(origin, limits)
+        except IngestError as exc:
+            return IngestResult(origin, "failed", reason=str(exc))
+        try:
+            article = prepare(raw)
+        except IngestError as exc:
+            return _with_warnings(IngestResult(raw.origin, "failed", reason=str(exc)), raw)
+        return raw, article, signature(article.text)
 
     def ingest_bytes(self, data: bytes, *, filename: str, origin: str) -> IngestReport:
         report = IngestReport()
@@ -132,27 +256,56 @@ class Ingester:
         try:
             article = prepare(raw)
         except IngestError as exc:
-            return IngestResult(raw.origin, "failed", reason=str(exc))
+            return _with_warnings(IngestResult(raw.origin, "failed", reason=str(exc)), raw)
+        planned = self._plan(raw, article, signature(article.text), 0)
+        if isinstance(planned, IngestResult):
+            return planned
+        return self._write_batch([planned])[0]
+
+    def _depends_on(self, batch: Sequence[_Planned], article: Article, sig: Signature) -> bool:
+        """Whether deciding about ``article`` needs the batch written first: the same origin,
+        text or id, or a near-duplicate of an article in the batch."""
+        for planned in batch:
+            other = planned.article
+            if article.origin == other.origin or article.content_hash == other.content_hash:
+                return True
+            if article.article_id == other.article_id:
+                return True
+        if not batch:
+            return False
+        best = most_similar(sig, np.stack([p.signature for p in batch]))
+        return best is not None and best[1] >= self.settings.near_duplicate_threshold
+
+    def _plan(
+        self, raw: RawDocument, article: Article, sig: Signature, slot: int
+    ) -> IngestResult | _Planned:
+        """What to do with a cleaned article: a final result (unchanged, alias, skipped,
+        failed), or the passages to embed and write."""
         existing = self.store.by_origin(article.origin)
         if existing is not None and existing.content_hash == article.content_hash:
-            return IngestResult(
-                article.origin,
-                "unchanged",
-                article.article_id,
-                existing.title,
-                chunks=len(self.store.chunks_of(existing.article_id)),
+            return _with_warnings(
+                IngestResult(
+                    article.origin,
+                    "unchanged",
+                    article.article_id,
+                    existing.title,
+                    chunks=len(self.store.chunks_of(existing.article_id)),
+                ),
+                raw,
             )
         twin = self.store.by_hash(article.content_hash)
         if twin is not None and twin.origin != article.origin:
             self.store.add_alias(article.origin, twin.article_id)
-            return IngestResult(
-                article.origin,
-                "unchanged",
-                twin.article_id,
-                twin.title,
-                reason=f"same text as {twin.origin}; recorded as an alias, not indexed twice",
+            return _with_warnings(
+                IngestResult(
+                    article.origin,
+                    "unchanged",
+                    twin.article_id,
+                    twin.title,
+                    reason=f"same text as {twin.origin}; recorded as an alias, not indexed twice",
+                ),
+                raw,
             )
-        sig = signature(article.text)
         near = self._near_duplicate(sig, article.article_id)
         reason = None
         replaced: Article | None = None
@@ -161,25 +314,57 @@ class Ingester:
             what = f"near-duplicate of {other.origin} ({score:.0%} similar)"
             policy = self.settings.near_duplicates
             if policy == "skip":
-                return IngestResult(
-                    article.origin, "skipped", other.article_id, other.title, reason=what
+                return _with_warnings(
+                    IngestResult(
+                        article.origin, "skipped", other.article_id, other.title, reason=what
+                    ),
+                    raw,
                 )
             if policy == "keep-newest":
                 replaced = other
                 reason = f"{what}; replaces it"
             else:
                 reason = f"{what}; kept both"
+        chunks = self.writer.chunks(article)
+        if not chunks:
+            return _with_warnings(
+                IngestResult(
+                    article.origin, "failed", reason=f"{article.origin}: no passages after cleaning"
+                ),
+                raw,
+            )
+        return _Planned(slot, raw, article, existing, sig, chunks, reason, replaced)
+
+    def _write_batch(self, batch: Sequence[_Planned]) -> list[IngestResult]:
         try:
-            n = self._write_article(article, existing, raw_text=raw.text, minhash=sig.tobytes())
+            self.writer.write(
+                [
+                    (p.article, p.existing, p.chunks, p.raw.text, p.signature.tobytes())
+                    for p in batch
+                ]
+            )
         except IngestError as exc:
-            return IngestResult(article.origin, "failed", reason=str(exc))
-        self._remember_signature(article.article_id, sig)
-        if replaced is not None:
-            self._remove_locked(replaced)
-        status: IngestStatus = "updated" if existing is not None else "added"
-        return IngestResult(
-            article.origin, status, article.article_id, article.title, chunks=n, reason=reason
-        )
+            self._signatures = None
+            return [
+                _with_warnings(IngestResult(p.article.origin, "failed", reason=str(exc)), p.raw)
+                for p in batch
+            ]
+        results: list[IngestResult] = []
+        for p in batch:
+            self._remember_signature(p.article.article_id, p.signature)
+            if p.replaces is not None:
+                self._remove_locked(p.replaces)
+            status: IngestStatus = "updated" if p.existing is not None else "added"
+            result = IngestResult(
+                p.article.origin,
+                status,
+                p.article.article_id,
+                p.article.title,
+                chunks=len(p.chunks),
+                reason=p.reason,
+            )
+            results.append(_with_warnings(result, p.raw))
+        return results
 
     def _near_duplicate(self, sig: Signature, article_id: str) -> tuple[Article, float] | None:
         if self._signatures is None:
@@ -229,79 +414,12 @@ class Ingester:
                     )
         return results
 
-    def _write_article(
-        self,
-        article: Article,
-        existing: Article | None,
-        *,
-        raw_text: str | None = None,
-        minhash: bytes | None = None,
-    ) -> int:
-        chunks = chunk_article(
-            article, size=self.settings.chunk_size, overlap=self.settings.chunk_overlap
-        )
-        if not chunks:
-            raise IngestError(f"{article.origin}: no passages after cleaning")
-        context = embedding_context(article)
-        texts = [f"{context}\n{c.text}" for c in chunks]
-        vectors = self._embed_cached(texts)
-        old_ids = (
-            {c.chunk_id for c in self.store.chunks_of(existing.article_id)} if existing else set()
-        )
-        # Vectors first, then the SQLite transaction that makes the passages live: a crash in
-        # between leaves only unreferenced vectors, which retrieval ignores and ``recover``
-        # deletes on the next write.
-        self.data.mark_pending(article.article_id)
-        self.data.vectors_will_change()
-        self.data.vectors.upsert(
-            [c.chunk_id for c in chunks],
-            vectors,
-            [
-                {"article_id": c.article_id, "position": c.position, "start": c.start, "end": c.end}
-                for c in chunks
-            ],
-            [c.text for c in chunks],
-        )
-        facts = extract_facts(article)
-        with self.store.transaction() as conn:
-            stored = self.store.put(
-                conn, article, chunks, context, raw_text=raw_text, minhash=minhash
-            )
-            self.lexical.add(conn, stored, article.title)
-            self.facts.replace(conn, article.article_id, facts)
-        stale = old_ids - {c.chunk_id for c in chunks}
-        if stale:
-            self.data.vectors.delete(stale)
-        self.data.clear_pending()
-        return len(chunks)
+    def recover(self) -> list[str]:
+        return self.writer.recover()
 
-    def recover(self) -> str | None:
-        """Finish what an interrupted write left behind: vectors of the article it was writing
-        that the store does not reference. Returns that article's id, if any."""
-        pending = self.data.pending()
-        if pending is None:
-            return None
-        live = {c.chunk_id for c in self.store.chunks_of(pending)}
-        orphans = self.data.vectors.ids_for_article(pending) - live
-        if orphans:
-            logger.warning(
-                "cleaning up %d passages of an interrupted write of %s", len(orphans), pending
-            )
-            self.data.vectors_will_change()
-            self.data.vectors.delete(orphans)
-        self.data.clear_pending()
-        return pending
-
-    def _embed_cached(self, texts: list[str]) -> list[list[float]]:
-        keys = [hashlib.sha1(f"{self.embedder.name}\n{t}".encode()).hexdigest() for t in texts]
-        cached = self.store.cached_vectors(keys)
-        missing = [i for i, k in enumerate(keys) if k not in cached]
-        if missing:
-            fresh = self.embedder.embed_documents([texts[i] for i in missing])
-            new = {keys[i]: v for i, v in zip(missing, fresh, strict=True)}
-            self.store.cache_vectors(new)
-            cached.update(new)
-        return [cached[k] for k in keys]
+    def _remove_locked(self, article: Article) -> None:
+        self._signatures = None
+        self.writer.remove(article)
 
     def remove(self, id_or_origin: str) -> Article | None:
         """Delete an article and every passage of it from both indexes."""
@@ -321,80 +439,3 @@ class Ingester:
                 return None
             self.store.remove_alias(origin)
             return self.store.get(target)
-
-    def _remove_locked(self, article: Article) -> None:
-        self._signatures = None
-        self.data.mark_pending(article.article_id)
-        self.data.vectors_will_change()
-        with self.store.transaction() as conn:
-            self.store.delete(conn, article.article_id)
-        self.data.vectors.delete(self.data.vectors.ids_for_article(article.article_id))
-        self.data.clear_pending()
-
-    def verify(self) -> dict[str, int]:
-        """Counts that must agree after any write or recovery: passages in the store, the
-        lexical index and Chroma, and the vectors no passage owns (or passages without one)."""
-        self.data.sync_vectors()
-        live = self.store.all_chunk_ids()
-        vector_ids = self.data.vectors.ids()
-        return {
-            "articles": self.store.stats().articles,
-            "passages": len(live),
-            "lexical": self.lexical.index_rows(),
-            "vectors": len(vector_ids),
-            "orphan_vectors": len(vector_ids - live),
-            "missing_vectors": len(live - vector_ids),
-            "duplicate_passages": self.store.duplicate_passages(),
-            "term_stat_errors": self.lexical.term_stat_errors(),
-        }
-
-    def repair(self) -> dict[str, int]:
-        """Delete orphan vectors and re-embed passages whose vectors are missing."""
-        with self.write_lock():
-            self.recover()
-            live = self.store.all_chunk_ids()
-            vector_ids = self.data.vectors.ids()
-            orphans = vector_ids - live
-            if orphans:
-                self.data.vectors_will_change()
-                self.data.vectors.delete(orphans)
-            missing = live - vector_ids
-            if self.lexical.term_stat_errors():
-                with self.store.transaction() as conn:
-                    self.lexical.rebuild_term_stats(conn)
-            articles = {c.article_id for c in self.store.chunks_by_ids(missing).values()}
-            for article_id in sorted(articles):
-                article = self.store.get(article_id)
-                if article is not None:
-                    self._write_article(article, article)
-            return {"orphans_deleted": len(orphans), "articles_rewritten": len(articles)}
-
-    def backup(self, dest: Path) -> Path:
-        """A consistent copy of the data dir: taken under the write lock (no ingest can run),
-        SQLite through its online backup API so readers need not stop."""
-        dest = dest.expanduser().resolve()
-        if dest.exists() and any(dest.iterdir()):
-            raise TinbotError(f"{dest} exists and is not empty; give a new folder")
-        dest.mkdir(parents=True, exist_ok=True)
-        with self.write_lock():
-            target = sqlite3.connect(dest / "tinbot.sqlite3")
-            try:
-                self.store.conn.backup(target)
-            finally:
-                target.close()
-            chroma = self.settings.chroma.path
-            if chroma.exists():
-                shutil.copytree(chroma, dest / "chroma")
-        return dest
-
-    def reindex(self, *, progress: bool = False) -> int:
-        """Rebuild passages, the lexical index and the vectors from the stored articles, e.g.
-        after changing the embedding model or the chunk size."""
-        with self.write_lock():
-            self.on_new_vectors(self.data.recreate_vectors())
-            ids = [a.article_id for a in self.store.articles()]
-            for article_id in tqdm(ids, desc="reindex", unit="article", disable=not progress):
-                article = self.store.get(article_id)
-                if article is not None:
-                    self._write_article(article, article)
-            return len(ids)

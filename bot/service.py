@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from bot.answering.facts import FactsAnswerer
 from bot.answering.service import Answering
 from bot.datadir import DataDir
 from bot.ingesting import Ingester
+from bot.maintenance import Maintenance
 from bot.settings import Settings
 from bot.types import Answer, ArticleInfo, IngestReport, IngestResult, Passage, Stats
 from index.embeddings import Embedder
@@ -66,6 +67,7 @@ class Tinbot:
             embedder,
             on_new_vectors=self._use_vectors,
         )
+        self.maintenance = Maintenance(self.writer)
         generator = None
         if settings.llm != "none":
             from bot.answering.generate import build_generator
@@ -145,20 +147,20 @@ class Tinbot:
     def remove_alias(self, origin: str) -> Article | None:
         return self.writer.remove_alias(origin)
 
-    def recover(self) -> str | None:
+    def recover(self) -> list[str]:
         return self.writer.recover()
 
     def verify(self) -> dict[str, int]:
-        return self.writer.verify()
+        return self.maintenance.verify()
 
     def repair(self) -> dict[str, int]:
-        return self.writer.repair()
+        return self.maintenance.repair()
 
     def backup(self, dest: Path) -> Path:
-        return self.writer.backup(dest)
+        return self.maintenance.backup(dest)
 
     def reindex(self, *, progress: bool = False) -> int:
-        return self.writer.reindex(progress=progress)
+        return self.maintenance.reindex(progress=progress)
 
     # --- reading (bot/answering/service.py) ------------------------------------------------
     def answer(
@@ -169,12 +171,29 @@ class Tinbot:
         article_ids: Sequence[str] | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
+        generate: bool = True,
     ) -> Answer:
-        """Answer from all articles, or only those given / published in a date range."""
+        """Answer from all articles, or only those given / published in a date range;
+        ``generate=False`` skips the LLM for an answer needed at once."""
         return self.answering.answer(
             question, history=history, article_ids=article_ids, date_from=date_from,
-            date_to=date_to,
+            date_to=date_to, generate=generate,
         )  # fmt: skip
+
+    def answer_stream(
+        self,
+        question: str,
+        on_text: Callable[[str], None],
+        *,
+        history: list[tuple[str, str]] | None = None,
+        article_ids: Sequence[str] | None = None,
+    ) -> Answer:
+        """:meth:`answer`, with a generated answer's unchecked text passed to ``on_text`` as it
+        grows; the returned answer is the checked one (or the extractive fallback). Blocking:
+        a front end runs it in a worker thread and hands ``on_text`` back to its own loop."""
+        return self.answering.answer_stream(
+            question, on_text, history=history, article_ids=article_ids
+        )
 
     def search(
         self,

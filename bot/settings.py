@@ -74,6 +74,13 @@ class Settings:
             "TINBOT_DENSE_WEIGHT", "Weight of dense scores in the hybrid fusion (0 = BM25 only)."
         ),
     )
+    ingest_batch: int = field(
+        default=256,
+        metadata=_meta(
+            "TINBOT_INGEST_BATCH",
+            "Passages embedded and written together during an ingest (1 = article by article).",
+        ),
+    )
     max_source_mb: float = field(
         default=20.0,
         metadata=_meta("TINBOT_MAX_SOURCE_MB", "Largest file or download accepted, in MB."),
@@ -165,6 +172,20 @@ class Settings:
         default=900.0,
         metadata=_meta("TINBOT_WATCH_INTERVAL", "Seconds between `tinbot watch` polls."),
     )
+    follow_poll_seconds: float = field(
+        default=5.0,
+        metadata=_meta(
+            "TINBOT_FOLLOW_POLL_SECONDS",
+            "Seconds between the bot's looks for new articles to tell followers (`/theodoi`).",
+        ),
+    )
+    digest_hour: int = field(
+        default=7,
+        metadata=_meta(
+            "TINBOT_DIGEST_HOUR",
+            "Hour (0-23, Vietnam time) the daily digest of followed news is sent.",
+        ),
+    )
     log_level: str = field(default="INFO", metadata=_meta("TINBOT_LOG_LEVEL", "Logging level."))
 
     @classmethod
@@ -192,6 +213,8 @@ class Settings:
             raise ConfigError(f"TINBOT_LLM={self.llm!r} is not one of: {', '.join(LLMS)}")
         if self.chunk_size < 100:
             raise ConfigError("TINBOT_CHUNK_SIZE must be at least 100 characters")
+        if self.ingest_batch < 1:
+            raise ConfigError("TINBOT_INGEST_BATCH must be at least 1")
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise ConfigError("TINBOT_CHUNK_OVERLAP must be between 0 and TINBOT_CHUNK_SIZE")
         if not 0.0 <= self.dense_weight <= 1.0:
@@ -209,6 +232,10 @@ class Settings:
             raise ConfigError("TINBOT_LLM_TIMEOUT must be more than 0 seconds")
         if self.top_k < 1:
             raise ConfigError("TINBOT_TOP_K must be at least 1")
+        if self.follow_poll_seconds < 0.1:
+            raise ConfigError("TINBOT_FOLLOW_POLL_SECONDS must be at least 0.1")
+        if not 0 <= self.digest_hour <= 23:
+            raise ConfigError("TINBOT_DIGEST_HOUR must be an hour from 0 to 23")
 
     @property
     def chroma(self) -> ChromaConfig:

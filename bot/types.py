@@ -75,6 +75,8 @@ class IngestResult:
     title: str | None = None
     chunks: int = 0
     reason: str | None = None  # why it failed, in words a user can act on
+    # What had to be repaired to read the source (it was ingested all the same).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass

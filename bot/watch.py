@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bot.errors import IngestError
@@ -113,14 +113,7 @@ class Watcher:
         if raw is None:
             return IngestResult(origin, "failed", reason=error)
         if entry.published and not raw.date:
-            raw = RawDocument(
-                origin=raw.origin,
-                text=raw.text,
-                title=raw.title or entry.title,
-                date=entry.published,
-                author=raw.author,
-                content_type=raw.content_type,
-            )
+            raw = replace(raw, title=raw.title or entry.title, date=entry.published)
         return self.tinbot.ingest_raw(raw)
 
     # --- records ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,28 @@ logger = logging.getLogger(__name__)
 # e5-family models were trained with these prefixes; others either define prompts in their
 # sentence-transformers config or use none.
 _E5_PROMPTS = {"query": "query: ", "document": "passage: "}
+
+
+# What of a question reaches the embedder: e5 reads 512 tokens at most, and a question's cost
+# must not depend on its content (999 combining marks on one letter once cost 2.35 s).
+MAX_QUERY_CHARS = 500
+MAX_MARKS_PER_LETTER = 2
+
+
+def bounded_query(text: str) -> str:
+    """The question as the embedder should see it: NFC, at most two combining marks on a letter
+    (Vietnamese needs two at most), whitespace collapsed, and cut to ``MAX_QUERY_CHARS``."""
+    kept: list[str] = []
+    marks = 0
+    for ch in unicodedata.normalize("NFC", text):
+        if unicodedata.combining(ch):
+            marks += 1
+            if marks > MAX_MARKS_PER_LETTER:
+                continue
+        else:
+            marks = 0
+        kept.append(ch)
+    return " ".join("".join(kept).split())[:MAX_QUERY_CHARS]
 
 
 class Embedder(Embeddings):

@@ -9,3 +9,11 @@ class ConfigError(TinbotError):
 
 class IndexMismatchError(TinbotError):
     """The index on disk was built with another embedding model than the one configured."""
+
+
+class StoreError(TinbotError):
+    """The data dir cannot be used as it is (read-only, damaged, made by another release)."""
+
+
+class VectorsUnavailable(StoreError):
+    """The Chroma server does not answer: search goes on from the lexical index alone."""

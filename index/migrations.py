@@ -16,6 +16,12 @@ To change the schema, append a migration; never edit one that has shipped.
    splits a deleted row's terms with ``tinbot_terms``, which ``migrate`` registers on every
    connection it opens; a connection without it cannot delete passages (and so cannot make
    the counts drift).
+3. Follows (``index/follows.py``): ``follows`` (a chat's followed places and topics),
+   ``follow_notices`` (one row per chat, article and content hash: what was matched, and
+   whether it was sent, which makes a notice exactly-once across restarts and processes) and
+   ``follow_scanned`` (the content hash of each article as the follow scanner last read it,
+   filled here with every stored article, so that rewriting an unchanged article — ``reindex``,
+   ``check --repair`` — is not news); an index on ``articles.updated_at`` for the scanner.
 """
 
 from __future__ import annotations
@@ -169,9 +175,42 @@ CREATE TRIGGER chunks_lexical_delete AFTER DELETE ON chunks BEGIN
 END;
 """
 
+_V3_FOLLOWS = """
+CREATE TABLE follows (
+    chat_id INTEGER NOT NULL,
+    subject TEXT NOT NULL,
+    subject_key TEXT NOT NULL,
+    digest INTEGER NOT NULL DEFAULT 0,
+    user_id INTEGER,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (chat_id, subject_key)
+) WITHOUT ROWID;
+CREATE TABLE follow_notices (
+    chat_id INTEGER NOT NULL,
+    article_id TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    subjects TEXT NOT NULL,
+    digest INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'dropped', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    PRIMARY KEY (chat_id, article_id, content_hash)
+);
+CREATE INDEX follow_notices_status ON follow_notices(status, digest);
+CREATE TABLE follow_scanned (
+    article_id TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO follow_scanned(article_id, content_hash) SELECT article_id, content_hash FROM articles;
+CREATE INDEX articles_updated ON articles(updated_at);
+"""
+
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (1, _V1_STORE + _V1_LEXICAL + _V1_FACTS),
     (2, _V2_TERMS),
+    (3, _V3_FOLLOWS),
 )
 LATEST = MIGRATIONS[-1][0]
 

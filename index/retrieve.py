@@ -2,7 +2,7 @@
 
 Fusion is a weighted sum of per-query normalised scores (``dense_weight`` for the dense side).
 On the dev set this beat reciprocal-rank fusion, which treats a weak dense ranking as equal to a
-strong lexical one (see README, "How retrieval works"). ``mode="rrf"`` is kept for comparison.
+strong lexical one (README, "How it works"). ``mode="rrf"`` is kept for comparison.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-from index.embeddings import Embedder
+from index.embeddings import Embedder, bounded_query
+from index.errors import VectorsUnavailable
 from index.lexical import LexicalIndex
 from index.store import ArticleStore, StoredChunk
 from index.vectors import VectorStore
@@ -63,10 +64,22 @@ class HybridRetriever:
         self.dense_weight = dense_weight
         self.mode = mode
         self.candidates = candidates
+        self._dense_down = False
 
     def _dense(self, query: str, n: int, allowed: set[str] | None) -> dict[str, float]:
-        vector = self.embedder.embed_query(query)
-        return {h.chunk_id: h.similarity for h in self.vectors.query(vector, n, allowed)}
+        vector = self.embedder.embed_query(bounded_query(query))
+        try:
+            hits = self.vectors.query(vector, n, allowed)
+        except VectorsUnavailable as exc:
+            # Said once per outage, not per question; the lexical index answers meanwhile.
+            if not self._dense_down:
+                logger.warning("%s: answering from the lexical index until it is back", exc)
+            self._dense_down = True
+            return {}
+        if self._dense_down:
+            logger.warning("the vector index answers again: hybrid search resumed")
+            self._dense_down = False
+        return {h.chunk_id: h.similarity for h in hits}
 
     def search(
         self,
@@ -152,5 +165,5 @@ def _lexical_norm(scores: dict[str, float]) -> dict[str, float]:
 def _rrf(chunk_id: str, scores: dict[str, float], k: int = 60) -> float:
     if chunk_id not in scores:
         return 0.0
-    rank = sorted(scores, key=lambda c: -scores[c]).index(chunk_id)
+    rank = sum(1 for score in scores.values() if score > scores[chunk_id])  # ties share a rank
     return 1.0 / (k + rank + 1)

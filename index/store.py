@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.migrations import migrate
+from index.errors import StoreError
+from index.migrations import LATEST, migrate, version
 from index.models import ArticleInfo, Stats
 from ingest.models import Article, Chunk
 
@@ -52,16 +53,38 @@ def _article(row: sqlite3.Row) -> Article:
 
 
 class ArticleStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """``read_only`` opens a database that this process may not write (a data dir on a
+        read-only mount, or another user's): lists and look-ups work, every write fails."""
+        if read_only:
+            # immutable: a WAL database cannot otherwise be read where its -shm file cannot be
+            # created; nothing can write it there either.
+            target: str | Path = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            target = path
+        self.read_only = read_only
         # check_same_thread=False: the bot reads from worker threads; writes are serialised by
         # the service's lock.
-        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        migrate(self.conn)
+        self.conn = sqlite3.connect(
+            target, check_same_thread=False, isolation_level=None, uri=read_only
+        )
+        try:
+            self.conn.row_factory = sqlite3.Row
+            if read_only:
+                if version(self.conn) != LATEST:
+                    raise StoreError(
+                        f"{path} is read-only and needs a schema upgrade; open it once with "
+                        "write access (any tinbot command) to upgrade it"
+                    )
+                return
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            migrate(self.conn)
+        except BaseException:
+            self.conn.close()
+            raise
 
     def close(self) -> None:
         self.conn.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from index.errors import ConfigError, IndexMismatchError
+from index.errors import ConfigError, IndexMismatchError, StoreError, VectorsUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,10 @@ def _client(config: ChromaConfig) -> Any:
             raise ConfigError(f"cannot reach the Chroma server at {config.url}: {exc}") from exc
     path = config.path
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:  # Chroma's own errors wrap its SQLite's: read-only, damaged, full
+        raise StoreError(f"cannot open the vector index in {path}: {exc}") from exc
 
 
 class _ReadWriteLock:
@@ -154,6 +157,31 @@ class VectorStore:
                 "TINBOT_EMBEDDER/TINBOT_EMBEDDING_MODEL back."
             )
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Chroma's errors on writing are about its storage (disk full, read-only files): one
+        line naming where, not a traceback."""
+        from chromadb.errors import ChromaError
+
+        try:
+            with self._reachable():
+                yield
+        except ChromaError as exc:
+            where = self.config.url or self.config.path
+            raise StoreError(f"cannot write the vector index in {where}: {exc}") from exc
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """A Chroma server that stopped answering is one line, not an httpx traceback."""
+        import httpx
+
+        try:
+            yield
+        except httpx.TransportError as exc:
+            raise VectorsUnavailable(
+                f"the Chroma server at {self.config.url} does not answer ({exc})"
+            ) from exc
+
     def upsert(
         self,
         ids: Sequence[str],
@@ -161,7 +189,7 @@ class VectorStore:
         metadatas: Sequence[dict[str, Any]],
         documents: Sequence[str],
     ) -> None:
-        with self._lock.shared():
+        with self._lock.shared(), self._writing():
             for i in range(0, len(ids), 1000):
                 self._collection.upsert(
                     ids=list(ids[i : i + 1000]),
@@ -172,21 +200,21 @@ class VectorStore:
 
     def delete(self, ids: Collection[str]) -> None:
         id_list = list(ids)
-        with self._lock.shared():
+        with self._lock.shared(), self._writing():
             for i in range(0, len(id_list), 1000):
                 self._collection.delete(ids=id_list[i : i + 1000])
 
     def ids_for_article(self, article_id: str) -> set[str]:
-        with self._lock.shared():
+        with self._lock.shared(), self._reachable():
             result = self._collection.get(where={"article_id": article_id}, include=[])
         return set(result["ids"])
 
     def ids(self) -> set[str]:
-        with self._lock.shared():
+        with self._lock.shared(), self._reachable():
             return set(self._collection.get(include=[])["ids"])
 
     def count(self) -> int:
-        with self._lock.shared():
+        with self._lock.shared(), self._reachable():
             return int(self._collection.count())
 
     def query(
@@ -199,7 +227,7 @@ class VectorStore:
             return []
         # Chroma returns what it has when asked for more; counting first would cost a scan of
         # the collection on every question (20 ms at 100k passages).
-        with self._lock.shared():
+        with self._lock.shared(), self._reachable():
             result = self._collection.query(
                 query_embeddings=[list(vector)], n_results=k, where=where, include=["distances"]
             )

@@ -25,17 +25,22 @@ Rule-based, written for Vietnamese reports on party building. For every quantity
 
 Not covered: numbers written as words ("hai lớp"), figures in tables, places not introduced by an
 administrative word (a bare "Lai Châu"), comparisons stated in words ("tăng gấp đôi").
+
+The rules live by job: ``ingest.fact_kinds`` (kind, segment, target), ``ingest.fact_places`` and
+``ingest.fact_periods``; this module puts them together into ``Fact`` rows.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from dataclasses import dataclass, replace
 
 from ingest.chunking import split_sentences
+from ingest.fact_kinds import PEOPLE_UNITS, Draft, classify, clause_bounds
+from ingest.fact_kinds import STOCK_BEFORE_RE as STOCK_BEFORE_RE  # questions read it too
+from ingest.fact_periods import EVERY_YEAR_RE, PER_YEAR_RE, Period, period_for, periods
+from ingest.fact_places import Mention, Places, mentions, place_text
 from ingest.models import Article
-from ingest.numbers import Number, find_numbers, format_number, format_percent
+from ingest.numbers import find_numbers, format_number, format_percent
 from ingest.vietnamese import fold
 
 KINDS: dict[str, str] = {
@@ -105,408 +110,171 @@ class Fact:
         return text
 
 
-# --- places ----------------------------------------------------------------------------------
-
-_LEVEL_WORDS: list[tuple[str, str]] = [
-    # (pattern, level); longest first so "Khối các cơ quan tỉnh Lạng Sơn" is not "tỉnh Lạng Sơn".
-    (r"Khối các cơ quan(?: và doanh nghiệp)? tỉnh", "Khối các cơ quan tỉnh"),
-    (r"Khối doanh nghiệp tỉnh", "Khối doanh nghiệp tỉnh"),
-    (r"[Tt]hành phố|TP\.?|[Tt]hành [uủ]y", "thành phố"),
-    (r"[Tt]hị xã|[Tt]hị [uủ]y", "thị xã"),
-    (r"[Tt]hị trấn", "thị trấn"),
-    (r"[Hh]uyện [uủ]y|[Hh]uyện", "huyện"),
-    (r"[Qq]uận [uủ]y|[Qq]uận", "quận"),
-    (r"[Tt]ỉnh [uủ]y|[Tt]ỉnh", "tỉnh"),
-    (r"[Pp]hường", "phường"),
-    (r"[Xx]ã", "xã"),
-]
-_LEVEL_RE = re.compile(
-    "|".join(f"(?P<l{i}>\\b(?:{pattern}))" for i, (pattern, _) in enumerate(_LEVEL_WORDS))
-)
-_SYLLABLE_RE = re.compile(r"\s+([^\W\d_]+)")
-# Capitalised words that follow a level word without being a place's name.
-_NOT_NAME = frozenset(fold(w) for w in "Đảng Nhà Nước Ban Nghị Quyết Đại Hội Ủy".split())
-# Generic mentions: "toàn huyện", "Đảng bộ thành phố", "Huyện ủy" (without a name after).
-_GENERIC_RE = re.compile(
-    r"\btoàn (?P<a>huyện|thành phố|tỉnh|phường|xã|quận|thị xã|Đảng bộ)\b"
-    r"|\b(?:Đảng bộ|Đảng ủy|Đảng uỷ|Ban Thường vụ|Thường trực) (?P<b>huyện|thành phố|tỉnh|phường|"
-    r"xã|quận|thị xã|Khối)\b"
-    r"|\b(?P<c>Huyện|Thành|Tỉnh|Quận|Thị) [uủ]y\b(?! viên)"
-)
-_GENERIC_LEVEL = {
-    "huyện": "huyện",
-    "thành phố": "thành phố",
-    "thành": "thành phố",
-    "tỉnh": "tỉnh",
-    "phường": "phường",
-    "xã": "xã",
-    "quận": "quận",
-    "thị xã": "thị xã",
-    "thị": "thị xã",
-    "khối": "Khối các cơ quan tỉnh",
-    "đảng bộ": "",
-    "đảng ủy": "",
-    "đảng uỷ": "",
-}
-
-
-@dataclass(frozen=True)
-class _Mention:
-    start: int
-    end: int
-    level: str  # "" for a bare "Đảng bộ"
-    name: str | None  # None: generic, resolved against the article's places
-
-
-def _mentions(text: str) -> list[_Mention]:
-    found: list[_Mention] = []
-    for match in _LEVEL_RE.finditer(text):
-        level = next(
-            _LEVEL_WORDS[int(k[1:])][1] for k, v in match.groupdict().items() if v is not None
-        )
-        names: list[str] = []
-        pos = match.end()
-        while len(names) < 4:
-            syllable = _SYLLABLE_RE.match(text, pos)
-            if syllable is None or "\n" in text[pos : syllable.start(1)]:
-                break
-            word = syllable.group(1)
-            if not word[:1].isupper() or (not names and fold(word) in _NOT_NAME):
-                break
-            names.append(word)
-            pos = syllable.end()
-        if names:
-            found.append(_Mention(match.start(), pos, level, " ".join(names)))
-    for match in _GENERIC_RE.finditer(text):
-        if any(m.start <= match.start() < m.end for m in found):
-            continue
-        word = next(v for v in match.groupdict().values() if v is not None)
-        level = _GENERIC_LEVEL[word.lower()]
-        found.append(_Mention(match.start(), match.end(), level, None))
-    return sorted(found, key=lambda m: m.start)
-
-
-class _Places:
-    """The places an article names, to resolve generic mentions ("toàn huyện")."""
-
-    def __init__(self, article: Article) -> None:
-        named = [m for m in _mentions(article.text) if m.name]
-        self.counts = Counter((m.level, m.name) for m in named)
-        title_named = [m for m in _mentions(article.title) if m.name]
-        self.title = [(m.level, m.name) for m in title_named]
-        self.main: tuple[str, str] | None = None
-        if self.title:
-            self.main = (self.title[0][0], str(self.title[0][1]))
-        elif self.counts:
-            (level, name), _ = self.counts.most_common(1)[0]
-            self.main = (level, str(name))
-
-    def resolve(self, mention: _Mention) -> tuple[str, str] | None:
-        if mention.name is not None:
-            return mention.level, mention.name
-        if not mention.level:
-            return self.main
-        for level, name in self.title:
-            if level == mention.level and name:
-                return level, name
-        same = [(key, n) for key, n in self.counts.most_common() if key[0] == mention.level]
-        if same:
-            level, name = same[0][0]
-            return level, str(name)
-        if self.main and self.main[0] == mention.level:
-            return self.main
-        return None
-
-
-def _place_text(place: tuple[str, str]) -> str:
-    return f"{place[0]} {place[1]}".strip()
-
-
-# --- periods ---------------------------------------------------------------------------------
-
-_Y = r"(?:19|20)\d\d"
-_DATE = r"\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*(?P<dy>(?:19|20)\d\d)"
-_PERIOD_RE = re.compile(
-    # "từ (đầu nhiệm kỳ) 2015 -2020 đến nay", "từ năm 2016 đến 31-3-2018"
-    rf"(?P<from>\b[Tt]ừ\s+(?:đầu\s+)?(?:năm|nhiệm kỳ|giai đoạn)?\s*(?P<fy>{_Y})"
-    rf"(?:\s*[-–]\s*{_Y})?\s*(?:,\s*)?(?:đến|tới)\s+"
-    rf"(?:(?P<now>nay|hiện nay)|(?:ngày\s+)?{_DATE}|(?:cuối\s+|hết\s+)?năm\s+(?P<ty>{_Y})))"
-    # "nhiệm kỳ 2015-2020", "giai đoạn 2021-2025", "2016 - 2020"
-    rf"|(?P<span>(?:\b(?:[Nn]hiệm kỳ|[Gg]iai đoạn|[Tt]hời kỳ)\s+)?(?P<sy>{_Y})\s*[-–]\s*"
-    rf"(?P<sz>{_Y}))"
-    # "tính đến (ngày) 31/12/2022", "đến cuối năm 2010"
-    rf"|(?P<asof>\b(?:[Tt]ính\s+)?(?:đến|tới)\s+(?:ngày\s+)?(?:{_DATE.replace('dy', 'ay')}"
-    rf"|(?:cuối|hết)\s+năm\s+(?P<ey>{_Y})))"
-    # "năm 2022", "tháng 5/2020"
-    rf"|(?P<year>\b(?:[Nn]ăm|tháng\s+\d{{1,2}}\s*/)\s*(?P<yy>{_Y}))"
-    # "5 năm qua", "đến nay", "hiện có"
-    rf"|(?P<recent>\b(?P<n>\d+)\s+năm\s+(?:qua|gần đây)\b)"
-    rf"|(?P<nowish>\b(?:[Đđ]ến nay|[Hh]iện nay|[Hh]iện có|^Hiện)\b)"
-    r"|(?P<term>\b(?:đầu\s+)?[Nn]hiệm kỳ(?:\s+(?:này|tới|trước))?\b)"
-)
-_EVERY_YEAR_RE = re.compile(r"(?<!quân )\b(?:[Hh][ằà]ng năm|[Mm]ỗi năm)\b")
-_PER_YEAR_RE = re.compile(
-    r"\b(?:[Hh][ằà]ng năm|[Mm]ỗi năm|[Bb]ình quân(?: hằng| hàng| mỗi)? năm|/năm)\b"
-)
-
-
-@dataclass(frozen=True)
-class _Period:
-    start: int
-    end: int
-    label: str
-    year_from: int | None
-    year_to: int | None
-
-
-def _periods(text: str, published: int | None) -> list[_Period]:
-    found: list[_Period] = []
-    for m in _PERIOD_RE.finditer(text):
-        label = m.group().strip(" ,")
-        label = label[:1].lower() + label[1:]  # "Tính đến …" reads mid-sentence
-        y_from: int | None
-        y_to: int | None
-        if m.group("from"):
-            y_from = int(m.group("fy"))
-            to = m.group("dy") or m.group("ty")
-            y_to = int(to) if to else published
-        elif m.group("span"):
-            y_from, y_to = int(m.group("sy")), int(m.group("sz"))
-        elif m.group("asof"):
-            year = m.group("ay") or m.group("ey")
-            y_from = y_to = int(year)
-        elif m.group("year"):
-            y_from = y_to = int(m.group("yy"))
-        elif m.group("recent"):
-            y_to = published
-            y_from = published - int(m.group("n")) if published else None
-        elif m.group("nowish"):
-            y_from = y_to = published
-            label = "đến nay"
-        else:
-            y_from = y_to = None
-            label = "nhiệm kỳ"
-        found.append(_Period(m.start(), m.end(), label, y_from, y_to))
-    return found
-
-
-# --- kinds -----------------------------------------------------------------------------------
-
-_SEGMENT_RES: list[tuple[str, re.Pattern[str]]] = [
-    ("doan_vien", re.compile(r"\bdoan vien\b")),
-    ("dan_toc_thieu_so", re.compile(r"\bdan toc\b")),
-    ("co_dao", re.compile(r"\bco dao\b|\bton giao\b")),
-    ("tai_cho", re.compile(r"\btai cho\b|\bo thon\b")),
-    ("trinh_do", re.compile(r"\btrinh do\b")),
-    ("nu", re.compile(r"\bnu\b")),
-]
-_TARGET_RE = re.compile(
-    r"\b(?:(?:dat ra|de ra|giao|xay dung) (?:muc tieu|chi tieu)|chi tieu (?:ket nap|phat trien)"
-    r"|phan dau|du kien|ke hoach (?:ket nap|phat trien)|giao [a-z ]{0,30}\bmo)\b"
-)
-_SHARE_LEAD_RE = re.compile(r"\b(?:chiem|bang)[\s,]*(?:ty le|ti le)?[\s,]*$")
-_OF_TARGET_RE = re.compile(r"^\s*(?:so voi\s+)?(?:chi tieu|ke hoach|muc tieu)\b")
-_LISTING_START_RE = re.compile(r"\s*trong (?:so )?(?:do|nay)\b")
-# Folded words just before a figure that make it a stock ("có 5.279 đảng viên"), not an intake.
-STOCK_BEFORE_RE = re.compile(r"\b(?:tong cong|tong so|co|voi|gom)\s*$")
-_DURATION_UNITS = frozenset({"nam", "thang", "ngay", "tuan"})
-_UNIT_KINDS: list[tuple[tuple[str, ...], str]] = [
-    (
-        ("tccsd", "tccs", "to chuc co so", "to chuc dang", "dang bo co so", "dang bo xa"),
-        "to_chuc_dang",
-    ),
-    (("chi bo co so",), "to_chuc_dang"),
-    (("chi bo",), "chi_bo"),
-    (("lop",), "lop_boi_duong"),
-    (("thon ban", "thon", "ban", "lang"), "thon_ban"),
-    (("xa", "phuong", "thi tran", "huyen"), "don_vi_hanh_chinh"),
-    (("can bo", "dan quan", "chuyen vien"), "can_bo"),
-    (("tuoi",), "do_tuoi"),
-]
-_PEOPLE_UNITS = frozenset({"dang vien", "quan chung uu tu", "quan chung", "dong chi", "nguoi"})
-
-
-def _segment(words: str) -> str | None:
-    for name, pattern in _SEGMENT_RES:
-        if pattern.search(words):
-            return name
-    return None
-
-
-def _last_segment(words: str) -> str | None:
-    """The segment named last: "dân tộc thiểu số 106, nữ 76" labels 76 as women."""
-    best: tuple[int, str] | None = None
-    for name, pattern in _SEGMENT_RES:
-        for match in pattern.finditer(words):
-            if best is None or match.end() > best[0]:
-                best = (match.end(), name)
-    return None if best is None else best[1]
-
-
-def _unit_kind(unit: str) -> str | None:
-    for units, kind in _UNIT_KINDS:
-        if unit in units:
-            return kind
-    return None
-
-
-@dataclass
-class _Draft:
-    number: Number
-    kind: str
-    segment: str | None = None
-    target: bool = False
-    whole: float | None = None
-    subject: _Draft | None = None  # the count a share is of
-
-
-def _clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
-    start = max(sentence.rfind(";", 0, pos), sentence.rfind(":", 0, pos)) + 1
-    end = sentence.find(";", pos)
-    return start, len(sentence) if end == -1 else end
-
-
-def _paren_bounds(sentence: str, pos: int) -> tuple[int, int] | None:
-    open_ = sentence.rfind("(", 0, pos)
-    if open_ == -1 or sentence.find(")", open_, pos) != -1:
-        return None
-    close = sentence.find(")", pos)
-    return open_, len(sentence) if close == -1 else close
-
-
-def _classify(
-    sentence: str,
-    number: Number,
-    drafts: list[_Draft],
-    offset: int,
-    previous: _Draft | None = None,
-) -> _Draft | None:
-    """What a figure counts, from the words around it in its sentence (``offset`` maps the
-    number's article offsets into the sentence; ``previous`` is the previous sentence's main
-    count of people)."""
-    n_start, n_end = number.start - offset, (number.unit_end or number.end) - offset
-    c_start, c_end = _clause_bounds(sentence, n_start)
-    parens = _paren_bounds(sentence, n_start)
-    pre = fold(sentence[c_start:n_start])
-    near = pre[-50:]
-    post_end = c_end
-    nxt = re.search(r"[(\d]", sentence[n_end:c_end])
-    if nxt is not None:
-        post_end = n_end + nxt.start()
-    post = fold(sentence[n_end:post_end])[:80]
-    unit = fold(number.unit) if number.unit and number.unit != "%" else None
-    sentence_pre = fold(sentence[:n_start])
-    target = bool(_TARGET_RE.search(sentence_pre[-120:]))
-    people = [
-        d
-        for d in drafts
-        if d.number.measure != "percent" and fold(d.number.unit or "") in _PEOPLE_UNITS
-    ]
-    main = next((d for d in people if d.segment is None), None)
-    if main is None and previous is not None and _LISTING_START_RE.match(fold(sentence)):
-        # "Trong đó có 40 đảng viên nữ": the parts of the previous sentence's figure.
-        main, after_listing = previous, True
-    else:
-        main = main or (people[0] if people else None)
-        after_listing = main is not None and "trong do" in fold(
-            sentence[main.number.end - offset : n_start]
-        )
-
-    if number.measure == "percent":
-        subject = None
-        whole = None
-        if parens is not None:
-            inside = [d for d in drafts if parens[0] <= d.number.start - offset < parens[1]]
-            outside = [d for d in drafts if d.number.start - offset < parens[0]]
-            subject = outside[-1] if outside else None
-            totals = [d for d in inside if "tong so" in fold(sentence[parens[0] : n_start])]
-            whole = totals[-1].number.value if totals else None
-        elif _SHARE_LEAD_RE.search(near):
-            counts = [d for d in drafts if d.number.measure != "percent"]
-            subject = counts[-1] if counts else None
-        if subject is not None and not _OF_TARGET_RE.match(post):
-            draft = _Draft(number, subject.kind, subject.segment, subject.target)
-            draft.subject = subject
-            if subject.number.denominator is not None:
-                draft.whole = subject.number.denominator
-            elif whole is not None:
-                draft.whole = whole
-            elif (
-                subject.segment is not None
-                and main is not None
-                and main.segment is None
-                and main.kind == subject.kind
-            ):
-                draft.whole = main.number.value
-            elif "tong so dang vien" in post:
-                draft.whole = -1.0  # the article's total members, resolved later
-            return draft
-        if (
-            _OF_TARGET_RE.match(post)
-            or re.search(r"\b(?:dat|vuot)(?: tu)?\s*$", near)
-            and (re.search(r"\b(?:chi tieu|ke hoach)\b", post))
-        ):
-            return _Draft(number, "ty_le_dat_chi_tieu")
-        segment = _segment(post)
-        if "to chuc dang" in post or "chi bo" in post:
-            return _Draft(number, "to_chuc_dang", segment, target)
-        if re.match(r"\s*(?:to truong|truong ban|can bo)", post):
-            return _Draft(number, "can_bo", None, target)
-        if post.strip().startswith("dang vien"):
-            kind = (
-                "ket_nap"
-                if "ket nap" in sentence_pre or "dang vien moi" in sentence_pre
-                else ("tong_dang_vien")
-            )
-            return _Draft(number, kind, segment, target)
-        return _Draft(number, "khac", segment, target)
-
-    if unit in _DURATION_UNITS:
-        return None
-    if number.unit is None:
-        # "trong đó là người dân tộc thiểu số 106, nữ 76": the label comes before the figure.
-        label = _last_segment(near[-25:])
-        if main is not None and after_listing and label is not None:
-            return _Draft(number, main.kind, label, main.target)
-        if re.search(r"\bdo tuoi(?: tu)?\s*$", near):
-            return _Draft(number, "do_tuoi")
-        return None
-    if re.match(r"\s*trong\b", fold(sentence[number.end - offset : number.end - offset + 8])):
-        return None  # "là 1 trong 37 đảng viên": one person, not a figure
-    segment = _segment(post)
-    if unit is not None and unit not in _PEOPLE_UNITS:
-        kind = _unit_kind(unit) or "khac"
-        return _Draft(number, kind, None, target and kind in ("lop_boi_duong", "chi_bo"))
-    if "chuyen" in pre and "chinh thuc" in pre:
-        return _Draft(number, "chuyen_chinh_thuc")
-    if "chuyen sinh hoat" in pre:
-        return _Draft(number, "chuyen_sinh_hoat")
-    if "hoan thanh xuat sac" in post:
-        return _Draft(number, "xuat_sac")
-    if "hoan thanh tot" in post:
-        return _Draft(number, "hoan_thanh_tot")
-    if unit == "dong chi" and re.search(r"\b(?:can bo|cong chuc)\b", post):
-        return _Draft(number, "can_bo")
-    if target and "ket nap" in (pre + post):
-        return _Draft(number, "ket_nap", segment, True)
-    if after_listing and main is not None:
-        return _Draft(number, main.kind, segment, main.target)
-    if (
-        "ket nap" in pre
-        or "ket nap" in post
-        or unit in ("quan chung uu tu", "quan chung")
-        or post.startswith(" moi")
-    ):
-        return _Draft(number, "ket_nap", segment)
-    if STOCK_BEFORE_RE.search(near) or "tong so" in near:
-        return _Draft(number, "tong_dang_vien", segment)
-    return _Draft(number, "tong_dang_vien" if segment else "khac", segment)
-
-
 # --- extraction ------------------------------------------------------------------------------
 
 
-def _consistency(draft: _Draft, whole: float) -> str | None:
+def extract_facts(article: Article) -> list[Fact]:
+    """Every figure of ``article`` as a fact, in reading order."""
+    text = article.text
+    published = _year_of(article.date)
+    places = Places(article)
+    spans = split_sentences(text)
+    sentence_periods = [periods(text[s:e], published) for s, e in spans]
+    facts: list[Fact] = []
+    pending_totals: list[tuple[int, Draft]] = []
+    carried_place: tuple[str, str] | None = None
+    previous_main: Draft | None = None
+    for index, (s_start, s_end) in enumerate(spans):
+        sentence = text[s_start:s_end]
+        if index > 0 and "\n" in text[spans[index - 1][1] : s_start]:
+            carried_place = None  # a new paragraph starts afresh
+        resolved = [(m, p) for m in mentions(sentence) if (p := places.resolve(m)) is not None]
+        drafts = _sentence_drafts(sentence, s_start, previous_main)
+        previous_main = _main_people(drafts)
+        for draft in drafts:
+            pos = draft.number.start - s_start
+            place = _nearest_place(resolved, pos, sentence) or carried_place or places.main
+            clause = sentence[: clause_bounds(sentence, pos)[1]]
+            per_year = bool(draft.number.per) or bool(PER_YEAR_RE.search(clause))
+            when = _when(sentence_periods, index, pos, clause, per_year, article.date, published)
+            if draft.whole == -1.0:
+                pending_totals.append((len(facts), draft))
+            facts.append(_fact(article, draft, sentence, s_start, place, when, per_year))
+        if resolved:
+            carried_place = resolved[-1][1]
+    _resolve_totals(facts, pending_totals)
+    return facts
+
+
+def _sentence_drafts(sentence: str, s_start: int, previous_main: Draft | None) -> list[Draft]:
+    """The sentence's figures that count something, classified in reading order (numbers with
+    article offsets, as facts keep them)."""
+    drafts: list[Draft] = []
+    for number in find_numbers(sentence):
+        shifted = replace(
+            number,
+            start=number.start + s_start,
+            end=number.end + s_start,
+            unit_end=None if number.unit_end is None else number.unit_end + s_start,
+        )
+        draft = classify(sentence, shifted, drafts, s_start, previous_main)
+        if draft is not None:
+            drafts.append(draft)
+    return drafts
+
+
+def _main_people(drafts: list[Draft]) -> Draft | None:
+    """The sentence's count of all people (no segment): what "Trong đó …" next lists parts of."""
+    people = [
+        d
+        for d in drafts
+        if d.number.measure == "count" and fold(d.number.unit or "") in PEOPLE_UNITS
+    ]
+    return next((d for d in people if d.segment is None), None)
+
+
+def _when(
+    sentence_periods: list[list[Period]],
+    index: int,
+    pos: int,
+    clause: str,
+    per_year: bool,
+    date: str | None,
+    published: int | None,
+) -> tuple[str | None, int | None, int | None]:
+    """The figure's period: stated, else every year, else the publication date."""
+    # "Hằng năm, … mở 4 lớp" happens every year: an earlier sentence's year is not its
+    # period. "Bình quân hằng năm kết nạp 85" averages over the period stated before.
+    every_year = bool(EVERY_YEAR_RE.search(clause))
+    period = period_for(sentence_periods, index, pos, look_back=not every_year)
+    if period is not None:
+        return period
+    if per_year:
+        return "hằng năm", None, published
+    if date:
+        return f"ngày đăng {date}", published, published
+    return None, None, None
+
+
+def _fact(
+    article: Article,
+    draft: Draft,
+    sentence: str,
+    s_start: int,
+    place: tuple[str, str] | None,
+    when: tuple[str | None, int | None, int | None],
+    per_year: bool,
+) -> Fact:
+    number = draft.number
+    label, y_from, y_to = when
+    figure_end = number.unit_end or number.end
+    whole = draft.whole if draft.whole and draft.whole > 0 else None
+    return Fact(
+        article_id=article.article_id,
+        kind=draft.kind,
+        segment=draft.segment,
+        measure=number.measure,
+        value=number.value,
+        high=number.high,
+        denominator=number.denominator,
+        bound=number.bound,
+        unit=number.unit,
+        figure=article.text[number.start : figure_end],
+        target=draft.target,
+        per_year=per_year,
+        place=place_text(place) if place else None,
+        place_key=fold(place_text(place)) if place else None,
+        period=label,
+        year_from=y_from,
+        year_to=y_to,
+        sentence=sentence,
+        start=s_start,
+        end=s_start + len(sentence),
+        figure_start=number.start,
+        figure_end=figure_end,
+        whole=whole,
+        note=_consistency(draft, whole) if whole is not None else None,
+    )
+
+
+def _resolve_totals(facts: list[Fact], pending: list[tuple[int, Draft]]) -> None:
+    """Shares "of the total members" get the article's total of members at the same place."""
+    for position, draft in pending:
+        fact = facts[position]
+        totals = [
+            f
+            for f in facts
+            if f.kind == "tong_dang_vien"
+            and f.segment is None
+            and f.measure == "count"
+            and f.place_key == fact.place_key
+        ]
+        if totals:
+            whole = totals[0].value
+            facts[position] = replace(fact, whole=whole, note=_consistency(draft, whole))
+
+
+def _nearest_place(
+    resolved: list[tuple[Mention, tuple[str, str]]], pos: int, sentence: str
+) -> tuple[str, str] | None:
+    """The place named nearest before the figure (a named one over a generic one in the same
+    clause), else the first after it."""
+    before = [(m, p) for m, p in resolved if m.end <= pos]
+    if before:
+        clause_start = clause_bounds(sentence, pos)[0]
+        in_clause = [(m, p) for m, p in before if m.start >= clause_start]
+        pool = in_clause or before
+        named = [(m, p) for m, p in pool if m.name is not None and m.level]
+        specific = [(m, p) for m, p in pool if m.level]
+        chosen = (named or specific or pool)[-1]
+        if named and specific and specific[-1][0].start > named[-1][0].start:
+            chosen = specific[-1]
+        return chosen[1]
+    after = [(m, p) for m, p in resolved if m.start >= pos]
+    return after[0][1] if after else None
+
+
+def _consistency(draft: Draft, whole: float) -> str | None:
     """A note when a stated share does not match part/whole."""
     subject = draft.subject
     if subject is None or whole <= 0:
@@ -530,146 +298,3 @@ def _consistency(draft: _Draft, whole: float) -> str | None:
 
 def _year_of(date: str | None) -> int | None:
     return int(date[:4]) if date and date[:4].isdigit() else None
-
-
-def extract_facts(article: Article) -> list[Fact]:
-    """Every figure of ``article`` as a fact, in reading order."""
-    text = article.text
-    published = _year_of(article.date)
-    places = _Places(article)
-    spans = split_sentences(text)
-    sentence_periods = [_periods(text[s:e], published) for s, e in spans]
-    facts: list[Fact] = []
-    pending_totals: list[tuple[int, _Draft]] = []
-    carried_place: tuple[str, str] | None = None
-    previous_main: _Draft | None = None
-    for index, (s_start, s_end) in enumerate(spans):
-        sentence = text[s_start:s_end]
-        if index > 0 and "\n" in text[spans[index - 1][1] : s_start]:
-            carried_place = None  # a new paragraph starts afresh
-        mentions = _mentions(sentence)
-        resolved = [(m, places.resolve(m)) for m in mentions]
-        resolved = [(m, p) for m, p in resolved if p is not None]
-        numbers = [n for n in find_numbers(text[s_start:s_end])]
-        drafts: list[_Draft] = []
-        for number in numbers:
-            shifted = replace(
-                number,
-                start=number.start + s_start,
-                end=number.end + s_start,
-                unit_end=None if number.unit_end is None else number.unit_end + s_start,
-            )
-            draft = _classify(sentence, shifted, drafts, s_start, previous_main)
-            if draft is not None:
-                drafts.append(draft)
-        people = [
-            d
-            for d in drafts
-            if d.number.measure == "count" and fold(d.number.unit or "") in _PEOPLE_UNITS
-        ]
-        previous_main = next((d for d in people if d.segment is None), None)
-        for draft in drafts:
-            number = draft.number
-            pos = number.start - s_start
-            place = _nearest_place(resolved, pos, sentence) or carried_place or places.main
-            clause_end = _clause_bounds(sentence, pos)[1]
-            per_year = bool(number.per) or bool(_PER_YEAR_RE.search(sentence[:clause_end]))
-            # "Hằng năm, … mở 4 lớp" happens every year: an earlier sentence's year is not its
-            # period. "Bình quân hằng năm kết nạp 85" averages over the period stated before.
-            every_year = bool(_EVERY_YEAR_RE.search(sentence[:clause_end]))
-            period = _period_for(sentence_periods, index, pos, look_back=not every_year)
-            label, y_from, y_to = period if period else (None, None, None)
-            if label is None and per_year:
-                label, y_from, y_to = "hằng năm", None, published
-            elif label is None and article.date:
-                label, y_from, y_to = f"ngày đăng {article.date}", published, published
-            figure_end = number.unit_end or number.end
-            fact = Fact(
-                article_id=article.article_id,
-                kind=draft.kind,
-                segment=draft.segment,
-                measure=number.measure,
-                value=number.value,
-                high=number.high,
-                denominator=number.denominator,
-                bound=number.bound,
-                unit=number.unit,
-                figure=text[number.start : figure_end],
-                target=draft.target,
-                per_year=per_year,
-                place=_place_text(place) if place else None,
-                place_key=fold(_place_text(place)) if place else None,
-                period=label,
-                year_from=y_from,
-                year_to=y_to,
-                sentence=sentence,
-                start=s_start,
-                end=s_end,
-                figure_start=number.start,
-                figure_end=figure_end,
-                whole=draft.whole if draft.whole and draft.whole > 0 else None,
-                note=_consistency(draft, draft.whole) if draft.whole and draft.whole > 0 else None,
-            )
-            if draft.whole == -1.0:
-                pending_totals.append((len(facts), draft))
-            facts.append(fact)
-        if resolved:
-            carried_place = resolved[-1][1]
-    for position, draft in pending_totals:
-        fact = facts[position]
-        totals = [
-            f
-            for f in facts
-            if f.kind == "tong_dang_vien"
-            and f.segment is None
-            and f.measure == "count"
-            and f.place_key == fact.place_key
-        ]
-        if totals:
-            whole = totals[0].value
-            facts[position] = replace(fact, whole=whole, note=_consistency(draft, whole))
-    return facts
-
-
-def _nearest_place(
-    resolved: list[tuple[_Mention, tuple[str, str] | None]], pos: int, sentence: str
-) -> tuple[str, str] | None:
-    """The place named nearest before the figure (a named one over a generic one in the same
-    clause), else the first after it."""
-    before = [(m, p) for m, p in resolved if m.end <= pos]
-    if before:
-        clause_start = _clause_bounds(sentence, pos)[0]
-        in_clause = [(m, p) for m, p in before if m.start >= clause_start]
-        pool = in_clause or before
-        named = [(m, p) for m, p in pool if m.name is not None and m.level]
-        specific = [(m, p) for m, p in pool if m.level]
-        chosen = (named or specific or pool)[-1]
-        if named and specific and specific[-1][0].start > named[-1][0].start:
-            chosen = specific[-1]
-        return chosen[1]
-    after = [(m, p) for m, p in resolved if m.start >= pos]
-    return after[0][1] if after else None
-
-
-def _period_for(
-    sentence_periods: list[list[_Period]], index: int, pos: int, *, look_back: bool = True
-) -> tuple[str, int | None, int | None] | None:
-    periods = sentence_periods[index]
-    before = [p for p in periods if p.end <= pos]
-    after = [p for p in periods if p.start >= pos]
-    if before:
-        best = before[-1]
-        # "nhiệm kỳ" alone or "đến nay" says less than a dated period earlier in the sentence.
-        dated = [p for p in before if p.year_from is not None]
-        if best.year_from is None and dated:
-            best = dated[-1]
-        return best.label, best.year_from, best.year_to
-    if after:
-        return after[0].label, after[0].year_from, after[0].year_to
-    for back in (1, 2) if look_back else ():
-        if index - back < 0:
-            break
-        earlier = [p for p in sentence_periods[index - back] if p.year_from is not None]
-        if earlier:
-            return earlier[-1].label, earlier[-1].year_from, earlier[-1].year_to
-    return None

@@ -5,6 +5,9 @@ reads its cues from these tables instead of keeping a list of its own. Cues are 
 (no diacritics, đ→d) unless a table says otherwise, because questions often arrive without accents.
 Nothing here names a particular article's places or people: the tables describe the language of
 party-building reports in general, so they hold for articles nobody has read yet.
+
+The module is long because it is word tables, not logic: they are kept together so the cues are
+tuned in one place.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import re
 
 # --- administrative levels and organisations --------------------------------------------------
 
-# Words that introduce a place's name, as written (longest first where one contains another).
-LEVEL_WORDS: tuple[str, ...] = (
+# Levels a fact's place is named with, as written (longest first): those ``ingest.facts`` reads.
+FACT_PLACE_LEVELS: tuple[str, ...] = (
     "Khối các cơ quan tỉnh",
     "Khối doanh nghiệp tỉnh",
     "thành phố",
@@ -25,6 +28,11 @@ LEVEL_WORDS: tuple[str, ...] = (
     "tỉnh",
     "phường",
     "xã",
+)
+# Words that introduce a place's name, as written (longest first where one contains another):
+# the fact levels and the villages below a commune, which facts do not resolve to.
+LEVEL_WORDS: tuple[str, ...] = (
+    *FACT_PLACE_LEVELS,
     "thôn",
     "bản",
     "làng",
@@ -296,19 +304,6 @@ SEGMENT_CUES: tuple[tuple[str, str], ...] = (
     (r"\btai cho\b", "tai_cho"),
     (r"\bdai hoc\b|\btrinh do\b|\bhoc van\b|\btrung hoc\b", "trinh_do"),
     (r"\bnu\b", "nu"),
-)
-# Levels a fact's place is named with, as written (longest first).
-FACT_PLACE_LEVELS: tuple[str, ...] = (
-    "Khối các cơ quan tỉnh",
-    "Khối doanh nghiệp tỉnh",
-    "thành phố",
-    "thị xã",
-    "thị trấn",
-    "huyện",
-    "quận",
-    "tỉnh",
-    "phường",
-    "xã",
 )
 
 # Folded phrases that make a question about several places a comparison or a total.

@@ -16,6 +16,9 @@ class RawDocument:
     date: str | None = None
     author: str | None = None
     content_type: str = "text/plain"
+    # What the loader repaired to read it (invalid bytes replaced, stray NULs removed), for the
+    # user to hear about: the article is ingested all the same.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

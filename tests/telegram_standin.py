@@ -4,11 +4,13 @@ into a bot (for fast handler tests).
 
 It is strict where Telegram is strict, so that tests can fail for the reasons Telegram would
 refuse a message: HTML parse mode is validated (only Telegram's tags, balanced, every ``<``/``&``
-escaped), text is limited to 4096 UTF-16 units after parsing, callback data to 64 bytes, and
-files over 20 MB cannot be fetched with getFile.
+escaped), text is limited to 4096 UTF-16 units after parsing, callback data to 64 bytes,
+files over 20 MB cannot be fetched with getFile, message drafts go only to private chats, and an
+inline query is answered once, with at most 50 valid results.
 
-User-side helpers (``send_text``, ``press``, ``upload``) queue updates that ``getUpdates`` hands
-out; every bot call is recorded in ``calls`` and in a transcript that renders as Markdown.
+User-side helpers (``send_text``, ``press``, ``upload``, ``inline``) queue updates that
+``getUpdates`` hands out; every bot call is recorded in ``calls`` and in a transcript that
+renders as Markdown.
 """
 
 from __future__ import annotations
@@ -44,11 +46,16 @@ BOT_USERNAME = "tinbot_test_bot"
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 MAX_GETFILE_BYTES = 20 * 1024 * 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_CAPTION = 1024
+MAX_INLINE_RESULTS = 50
+MAX_RESULT_ID = 64  # bytes
 
 # PTB posts strings as they are and JSON-encodes everything else; these stay strings.
 _STRING_FIELDS = frozenset(
     "text parse_mode callback_query_id file_id url secret_token action caption "
-    "inline_message_id ip_address language_code description short_description name".split()
+    "inline_message_id ip_address language_code description short_description name "
+    "inline_query_id next_offset".split()
 )
 _ALLOWED_TAGS = frozenset(
     "b strong i em u ins s strike del span tg-spoiler a code pre blockquote tg-emoji".split()
@@ -127,6 +134,35 @@ class Call:
 
 
 @dataclass
+class Faults:
+    """How the stand-in misbehaves on the calls that deliver something to a person (counted
+    together, 1-based): every ``too_many``-th gets 429 with ``retry_after``, every
+    ``server_error``-th a 500 (nothing delivered), every ``drop_after_accept``-th is delivered
+    and then the connection is closed without an answer (HTTP only: the bot cannot know it
+    arrived), and every call waits ``delay`` seconds first. 0 turns a fault off."""
+
+    too_many: int = 0
+    retry_after: int = 1
+    server_error: int = 0
+    drop_after_accept: int = 0
+    delay: float = 0.0
+    methods: frozenset[str] = frozenset({"sendmessage", "sendphoto", "senddocument"})
+
+
+class DropConnection(Exception):
+    """Raised to the HTTP layer: close the connection without answering."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot sent in a multipart request (a chart, a document)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
 class StoredFile:
     file_id: str
     file_unique_id: str
@@ -138,7 +174,9 @@ class StoredFile:
 class BotAPI:
     """The Bot API's state: the bot's messages, queued updates, files, recorded calls."""
 
-    def __init__(self, token: str = TOKEN, username: str = BOT_USERNAME) -> None:
+    def __init__(
+        self, token: str = TOKEN, username: str = BOT_USERNAME, *, inline: bool = True
+    ) -> None:
         self.token = token
         self.bot_user = {
             "id": int(token.split(":")[0]),
@@ -147,7 +185,7 @@ class BotAPI:
             "username": username,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": inline,  # /setinline in @BotFather
         }
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
@@ -157,9 +195,21 @@ class BotAPI:
         self.webhook: dict[str, Any] = {}
         self.commands: list[dict[str, Any]] = []
         self.transcript: list[str] = []
+        self.photos: list[bytes] = []
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._cond = threading.Condition()
+        self.faults = Faults()
+        self._deliveries = itertools.count(1)
+        # Chats whose person blocked the bot: sending there is refused with 403, as Telegram does.
+        self.blocked: set[int] = set()
+        # Inline queries sent to the bot, by id, and the answers it gave (each answered once).
+        self.inline_queries: dict[str, dict[str, Any]] = {}
+        self.inline_answers: dict[str, dict[str, Any]] = {}
+        # Message drafts the bot streamed (sendMessageDraft), in order.
+        self.drafts: list[Call] = []
+        # Methods answered 404, as by a Bot API server that predates them.
+        self.unsupported: set[str] = set()
 
     # --- the user's side -----------------------------------------------------------------------
     @staticmethod
@@ -267,6 +317,25 @@ class BotAPI:
         )
         return self.push({"message": message})
 
+    def inline(
+        self, query: str, user: dict[str, Any], *, chat_type: str = "private"
+    ) -> dict[str, Any]:
+        """The user types ``@bot query`` in a chat (of ``chat_type``); returns the update."""
+        if not self.bot_user["supports_inline_queries"]:
+            raise AssertionError("Telegram sends inline queries only to bots with /setinline")
+        inline_query = {
+            "id": str(next(self._ids) * 1000 + 9),
+            "from": user,
+            "query": query,
+            "offset": "",
+            "chat_type": chat_type,
+        }
+        with self._cond:
+            self.inline_queries[inline_query["id"]] = inline_query
+        mention = f"@{self.bot_user['username']}"
+        self._log(f"**👤 {user['first_name']}:** *(inline)* {mention} {_md_inline(query)}")
+        return self.push({"inline_query": inline_query})
+
     def press(
         self, message: dict[str, Any], callback_data: str, user: dict[str, Any]
     ) -> dict[str, Any]:
@@ -329,6 +398,10 @@ class BotAPI:
         with self._cond:
             return len(self.calls)
 
+    def note(self, text: str) -> None:
+        """Something that happened outside the chat, shown in the transcript."""
+        self._log(f"*({_md_inline(text)})*")
+
     def transcript_markdown(self) -> str:
         return "\n\n".join(self.transcript) + "\n"
 
@@ -338,23 +411,38 @@ class BotAPI:
 
     # --- the Bot API ------------------------------------------------------------------------
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Answer one Bot API call: (HTTP status, JSON body)."""
+        """Answer one Bot API call: (HTTP status, JSON body). Raises ``DropConnection`` when
+        a fault says the answer is lost on the way back."""
         name = method.lower()
         call = Call(method=method, params=params)
-        handler = getattr(self, f"_api_{name}", None)
+        handler = None if name in self.unsupported else getattr(self, f"_api_{name}", None)
+        faults = self.faults
+        n = next(self._deliveries) if name in faults.methods else 0
+        if n and faults.delay:
+            time.sleep(faults.delay)
+        drop = False
         try:
             if handler is None:
                 raise BadRequest("Not Found: method not found", 404)
+            if n and faults.too_many and n % faults.too_many == 0:
+                raise BadRequest(f"Too Many Requests: retry after {faults.retry_after}", 429)
+            if n and faults.server_error and n % faults.server_error == 0:
+                raise BadRequest("Internal Server Error", 500)
             call.result = handler(params)
             status, body = 200, {"ok": True, "result": call.result}
+            drop = bool(n and faults.drop_after_accept and n % faults.drop_after_accept == 0)
         except BadRequest as exc:
             call.error = exc.description
             status = exc.code
             body = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.code == 429:
+                body["parameters"] = {"retry_after": faults.retry_after}
         with self._cond:
             if name != "getupdates" or call.result:
                 self.calls.append(call)
             self._cond.notify_all()
+        if drop:
+            raise DropConnection(method)
         return status, body
 
     def download(self, file_path: str) -> bytes | None:
@@ -401,6 +489,8 @@ class BotAPI:
         return {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
 
     def _api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        if int(params["chat_id"]) in self.blocked:
+            raise BadRequest("Forbidden: bot was blocked by the user", 403)
         raw, visible = self._message_text(params)
         _check_markup(params.get("reply_markup"))
         message: dict[str, Any] = {
@@ -416,6 +506,46 @@ class BotAPI:
         self._log(_md_bot_message(visible, params.get("reply_markup")))
         return message
 
+    def _api_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        photo = params.get("photo")
+        if not isinstance(photo, Upload):
+            raise BadRequest("Bad Request: there is no photo in the request")
+        if not photo.data.startswith(b"\x89PNG\r\n\x1a\n") and not photo.data.startswith(
+            b"\xff\xd8"
+        ):
+            raise BadRequest("Bad Request: IMAGE_PROCESS_FAILED")
+        if len(photo.data) > MAX_PHOTO_BYTES:
+            raise BadRequest("Bad Request: PHOTO_INVALID_DIMENSIONS")
+        caption = params.get("caption") or ""
+        visible = parse_html(caption) if params.get("parse_mode") == "HTML" else caption
+        if utf16_len(visible) > MAX_CAPTION:
+            raise BadRequest("Bad Request: message caption is too long")
+        _check_markup(params.get("reply_markup"))
+        message: dict[str, Any] = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": self._chat(params["chat_id"]),
+            "from": self.bot_user,
+            "photo": [
+                {
+                    "file_id": f"AgACAgIAAxkBAAI{len(self.photos) + 1:04d}",
+                    "file_unique_id": f"AQAD{len(self.photos) + 1:04d}",
+                    "width": 800,
+                    "height": 600,
+                    "file_size": len(photo.data),
+                }
+            ],
+        }
+        if visible:
+            message["caption"] = visible
+        self.photos.append(photo.data)
+        self.messages[(message["chat"]["id"], message["message_id"])] = message
+        shown = f"🖼 *chart* ({len(photo.data) // 1024} KB)"
+        if visible:
+            shown += "\n\n" + "\n".join(f"> {_md_escape(line)}" for line in visible.split("\n"))
+        self._log(f"**🤖 tinbot:** {shown}")
+        return message
+
     def _api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         key = (int(params["chat_id"]), int(params["message_id"]))
         if key not in self.messages:
@@ -426,7 +556,10 @@ class BotAPI:
         if message["text"] == visible and message.get("reply_markup") == params.get("reply_markup"):
             raise BadRequest("Bad Request: message is not modified")
         message["text"] = visible
-        message["reply_markup"] = params.get("reply_markup") or {}
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        else:  # an edit without a keyboard removes it; Telegram then omits the field
+            message.pop("reply_markup", None)
         shown = _md_bot_message(visible, params.get("reply_markup"))
         self._log(f"*(edits its message)*\n\n{shown}")
         return message
@@ -474,6 +607,73 @@ class BotAPI:
             "has_custom_certificate": False,
             "pending_update_count": 0,
         }
+
+    def _api_sendmessagedraft(self, params: dict[str, Any]) -> bool:
+        chat_id, draft_id = params.get("chat_id"), params.get("draft_id")
+        if not isinstance(chat_id, int) or self._chat(chat_id)["type"] != "private":
+            raise BadRequest("Bad Request: drafts can be sent only to private chats")
+        if not isinstance(draft_id, int) or isinstance(draft_id, bool) or draft_id == 0:
+            raise BadRequest("Bad Request: draft_id must be a non-zero integer")
+        self._message_text(params)
+        with self._cond:
+            first = all(d.params["draft_id"] != draft_id for d in self.drafts)
+            self.drafts.append(Call("sendMessageDraft", params))
+        if first:
+            self._log("**🤖 tinbot** _writing…_")
+        return True
+
+    def _api_deletemessage(self, params: dict[str, Any]) -> bool:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if self.messages.pop(key, None) is None:
+            raise BadRequest("Bad Request: message to delete not found")
+        self._log("*(deletes its message)*")
+        return True
+
+    def _api_answerinlinequery(self, params: dict[str, Any]) -> bool:
+        query_id = params.get("inline_query_id")
+        if query_id not in self.inline_queries or query_id in self.inline_answers:
+            raise BadRequest(
+                "Bad Request: query is too old and response timeout expired or query ID is invalid"
+            )
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > MAX_INLINE_RESULTS:
+            raise BadRequest("Bad Request: RESULTS_TOO_MUCH")
+        ids = [r.get("id") for r in results if isinstance(r, dict)]
+        if len(ids) != len(results) or len(set(ids)) != len(ids):
+            raise BadRequest("Bad Request: RESULT_ID_DUPLICATE")
+        for result in results:
+            if not isinstance(result["id"], str) or not (
+                1 <= len(result["id"].encode("utf-8")) <= MAX_RESULT_ID
+            ):
+                raise BadRequest("Bad Request: RESULT_ID_INVALID")
+            if result.get("type") != "article":
+                raise BadRequest(f"Bad Request: unsupported result type {result.get('type')!r}")
+            if not str(result.get("title") or "").strip():
+                raise BadRequest("Bad Request: RESULT_TITLE_EMPTY")
+            content = result.get("input_message_content")
+            if not isinstance(content, dict):
+                raise BadRequest("Bad Request: MESSAGE_EMPTY")
+            self._message_text({"text": content.get("message_text"), **content})
+            _check_markup(result.get("reply_markup"))
+        cache_time = params.get("cache_time")
+        if cache_time is not None and (not isinstance(cache_time, int) or cache_time < 0):
+            raise BadRequest("Bad Request: wrong parameter cache_time")
+        if params.get("is_personal") not in (None, True, False):
+            raise BadRequest("Bad Request: wrong parameter is_personal")
+        button = params.get("button")
+        if button is not None and not (
+            str(button.get("text") or "").strip()
+            and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(button.get("start_parameter")))
+        ):
+            raise BadRequest("Bad Request: BUTTON_INVALID")
+        with self._cond:
+            self.inline_answers[query_id] = params
+        titles = " / ".join(_md_inline(r["title"]) for r in results)
+        shown = f"*(inline results: {titles})*" if results else "*(no inline results)*"
+        if button is not None:
+            shown += f" `[ {button['text']} ]`"
+        self._log(f"**🤖 tinbot** {shown}")
+        return True
 
     def _api_close(self, params: dict[str, Any]) -> bool:
         return True
@@ -527,6 +727,14 @@ def decode_form(fields: dict[str, str]) -> dict[str, Any]:
 # --- over real HTTP ----------------------------------------------------------------------------
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client closing its keep-alive connection is normal (the bot restarts, httpx
+        # recycles its pool): only what is not a reset deserves the traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class StandinServer:
     """The Bot API stand-in on 127.0.0.1: ``{base_url}{token}/{method}`` and
     ``{file_base_url}{token}/{file_path}``."""
@@ -566,6 +774,11 @@ class StandinServer:
                     for part in message.iter_parts():  # type: ignore[attr-defined]
                         name = part.get_param("name", header="content-disposition")
                         payload = part.get_payload(decode=True) or b""
+                        if part.get_filename() is not None:
+                            self.uploads[name] = Upload(
+                                part.get_filename(), part.get_content_type(), payload
+                            )
+                            continue
                         fields[name] = payload.decode("utf-8", "replace")
                     return fields
                 query = parse_qs(body.decode("utf-8"), keep_blank_values=True)
@@ -573,6 +786,7 @@ class StandinServer:
 
             def _dispatch(self) -> None:
                 server.requests += 1
+                self.uploads: dict[str, Upload] = {}
                 path = unquote(self.path.split("?", 1)[0])
                 token = server.api.token
                 if path.startswith(f"/file/bot{token}/"):
@@ -595,13 +809,19 @@ class StandinServer:
                     fields.update(
                         {k: v[-1] for k, v in parse_qs(self.path.split("?", 1)[1]).items()}
                     )
-                status, body = server.api.handle(match.group(2), decode_form(fields))
+                params = decode_form(fields)
+                params.update(self.uploads)
+                try:
+                    status, body = server.api.handle(match.group(2), params)
+                except DropConnection:
+                    self.close_connection = True
+                    return
                 self._send(status, json.dumps(body).encode(), "application/json")
 
             do_GET = _dispatch  # noqa: N815
             do_POST = _dispatch  # noqa: N815
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -657,6 +877,12 @@ class RecordingRequest(BaseRequest):
             return (404, b"Not Found") if data is None else (200, data)
         # Round-trip through JSON so handlers see exactly what the HTTP stand-in would get.
         params = json.loads(json.dumps(request_data.parameters)) if request_data else {}
+        if request_data is not None:
+            for name, part in request_data.multipart_data.items():
+                filename, content = part[0], part[1]
+                data = content if isinstance(content, bytes) else content.read()
+                mime = part[2] if len(part) > 2 else "application/octet-stream"
+                params[name] = Upload(str(filename), str(mime), data)
         status, body = self.api.handle(url.rsplit("/", 1)[-1], params)
         return status, json.dumps(body).encode()
 

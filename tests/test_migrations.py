@@ -13,6 +13,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.service import Tinbot
 from bot.settings import Settings
+from index.follows import FollowStore
 from index.migrations import LATEST, migrate, version
 from tests.helpers import CountingEmbedder, has_number
 
@@ -32,6 +33,10 @@ def test_a_data_dir_from_release_0_1_is_migrated_and_answers(tmp_path: Path) -> 
         # Migration 2 counted the fixture's terms from its FTS index.
         assert bot.lexical.count() == passages
         assert bot.lexical.term_stat_errors() == 0
+        # Migration 3 took the stored articles as already scanned: they are no follower's news.
+        assert FollowStore(data / "tinbot.sqlite3").unscanned()[0] == []
+        scanned = bot.store.conn.execute("SELECT COUNT(*) FROM follow_scanned").fetchone()[0]
+        assert scanned == bot.stats().articles > 0
         # The fixture carries no Chroma directory: its vectors are rebuilt from the store.
         assert bot.verify()["missing_vectors"] == passages
         bot.repair()

@@ -42,6 +42,8 @@ def test_values_are_parsed_from_tinbot_variables() -> None:
         ({"TINBOT_DENSE_WEIGHT": "2"}, "TINBOT_DENSE_WEIGHT"),
         ({"TINBOT_ADMIN_IDS": "alice"}, "TINBOT_ADMIN_IDS"),
         ({"TINBOT_CHUNK_OVERLAP": "5000"}, "TINBOT_CHUNK_OVERLAP"),
+        ({"TINBOT_DIGEST_HOUR": "24"}, "TINBOT_DIGEST_HOUR"),
+        ({"TINBOT_FOLLOW_POLL_SECONDS": "0"}, "TINBOT_FOLLOW_POLL_SECONDS"),
     ],
 )
 def test_bad_values_are_one_clear_error(env: dict[str, str], message: str) -> None:

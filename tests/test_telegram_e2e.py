@@ -253,10 +253,47 @@ def test_hostile_input_gets_clear_replies_and_changes_nothing(
 
 
 DOC = REPO / "docs" / "telegram.md"
+CHART = REPO / "docs" / "stats-chart.png"
 TRANSCRIPT_RE = re.compile(
     r"(<!-- transcript: written by tests/test_telegram_e2e.py -->\n)(.*?)(<!-- /transcript -->)",
     re.S,
 )
+
+
+def test_stats_for_a_place_sends_a_chart(standin: StandinServer, served: BotProcess) -> None:
+    api = standin.api
+    mark = api.mark()
+    api.send_text("/stats Tuần Giáo", person(api, USER))
+    photo = api.wait_for(lambda c: c.method == "sendPhoto", after=mark, timeout=120)
+    # Sent as multipart, a real PNG, the caption valid HTML naming the source.
+    assert photo.error is None, photo.error
+    assert photo.params["photo"].data.startswith(b"\x89PNG")
+    assert photo.params["caption"].startswith("[1] Huyện Tuần Giáo")
+    if os.environ.get("UPDATE_TELEGRAM_TRANSCRIPT"):
+        CHART.write_bytes(photo.params["photo"].data)
+
+
+def test_docs_show_a_chart_the_bot_sent() -> None:
+    assert CHART.read_bytes().startswith(b"\x89PNG")
+    assert f"]({CHART.name})" in DOC.read_text(encoding="utf-8")
+
+
+def test_inline_query_offers_the_cited_answer(standin: StandinServer, served: BotProcess) -> None:
+    api = standin.api
+    assert api.bot_user["supports_inline_queries"]  # /setinline done in @BotFather
+    mark = api.mark()
+    update = api.inline(TUAN_GIAO_QUESTION, person(api, USER), chat_type="supergroup")
+    answered = api.wait_for(lambda c: c.method == "answerInlineQuery", after=mark)
+    # Validated as Telegram would: a known query, unique ids, titles, HTML within the limit.
+    assert answered.error is None, answered.error
+    assert answered.params["inline_query_id"] == update["inline_query"]["id"]
+    assert answered.params["cache_time"] > 0
+    [result, *_] = answered.params["results"]
+    assert has_number(result["title"], "470")
+    assert result["description"].startswith("[1] Huyện Tuần Giáo, tỉnh Điện Biên")
+    message = result["input_message_content"]["message_text"]
+    assert has_number(message, "470") and "<b>Nguồn:</b>" in message
+    assert api.sent(mark) == []  # inline mode posts nothing itself: the person sends the result
 
 
 def test_shutdown_is_clean_and_the_transcript_is_written(

@@ -22,14 +22,16 @@ from bot.service import Tinbot
 from bot.settings import Settings
 from bot.telegram.app import (
     MSG_ERROR,
-    MSG_NOT_ADMIN,
     MSG_NOT_ALLOWED,
     build_application,
     check_token,
     file_base_url,
 )
+from bot.telegram.base import MSG_NOT_ADMIN, PRESSES_PER_MINUTE
+from bot.telegram.callbacks import MSG_PRESSES_TOO_FAST
 from bot.telegram.feedback import FeedbackStore
-from bot.telegram.format import format_timestamp
+from bot.telegram.format import format_timestamp, render_answer
+from bot.telegram.inline import INLINE_CACHE_SECONDS, INLINE_QUERIES_PER_QUESTION
 from bot.telegram.ratelimit import SlidingWindowLimiter
 from bot.types import Answer, Citation
 from tests.helpers import (
@@ -271,8 +273,14 @@ async def test_stats_show_counts_and_last_ingest(bot: Harness, service: Tinbot) 
 
 
 async def test_stats_for_a_place_lists_its_figures_with_sentences(bot: Harness) -> None:
-    text = only_reply(await bot.say("/stats tuan giao")).params["text"]
+    calls = await bot.say("/stats tuan giao")
+    text = only_reply(calls).params["text"]
     assert "Huyện Tuần Giáo" in text and "470" in text and "số liệu khác" in text
+    # The figures also come as a chart, its caption naming the sources.
+    photos = [c for c in calls if c.method == "sendPhoto"]
+    assert len(photos) == 1 and photos[0].error is None
+    assert photos[0].params["photo"].data.startswith(b"\x89PNG")
+    assert photos[0].params["caption"].startswith("[1] Huyện Tuần Giáo, tỉnh Điện Biên")
     assert "<script>" not in only_reply(await bot.say("/stats <script>")).params["text"]
     none = only_reply(await bot.say("/stats Hà Nội")).params["text"]
     assert none.startswith("Không có số liệu nào khớp")
@@ -500,11 +508,16 @@ def test_feedback_refuses_unknown_answers_and_bad_ratings(tmp_path: Path) -> Non
         citations=[Citation(1, "a1", "T", None, "x.txt", "quote", 0, 5)],
     )
     answer_id = store.record_answer(chat_id=1, user_id=2, question="q?", answer=answer)
-    assert store.vote(answer_id + 1, 2, 1) is False
+    other_id = store.record_answer(chat_id=1, user_id=2, question="q?", answer=answer)
+    # Ids cannot be guessed from one another (a forged button would hit another's answer).
+    assert abs(other_id - answer_id) > 1
+    assert store.vote(answer_id + 1, 2, 1, chat_id=1) is False
     with pytest.raises(ValueError, match="rating"):
-        store.vote(answer_id, 2, 0)
-    assert store.vote(answer_id, 2, -1) is True
-    assert store.counts() == (1, 0, 1)
+        store.vote(answer_id, 2, 0, chat_id=1)
+    # A vote from another chat, e.g. a forged button, is not counted.
+    assert store.vote(answer_id, 3, 1, chat_id=99) is False
+    assert store.vote(answer_id, 2, -1, chat_id=1) is True
+    assert store.counts() == (2, 0, 1)
 
 
 # --- pieces without a bot ----------------------------------------------------------------------
@@ -557,3 +570,171 @@ def test_file_url_follows_the_api_url() -> None:
     assert file_base_url("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
     assert file_base_url("https://tg.example/custom/") == "https://tg.example/custom/file/bot"
     assert check_token(f" {TOKEN} ") == TOKEN
+
+
+async def test_one_persons_burst_waits_for_itself_not_for_others(
+    service: Tinbot, tmp_path: Path
+) -> None:
+    slow = SlowService(service)
+    async for bot in start(make_settings(service), slow, tmp_path):  # type: ignore[arg-type]
+        burst = [
+            asyncio.create_task(
+                bot.app.process_update(
+                    Update.de_json(
+                        bot.api.send_text(f"{TUAN_GIAO_QUESTION} (chậm)", bot.api.user(USER)),
+                        bot.app.bot,
+                    )
+                )
+            )
+            for _ in range(5)
+        ]
+        await asyncio.sleep(0.2)
+        # One question answering, two queued behind it: the rest are told to wait their turn.
+        told = [c.params["text"] for c in bot.api.sent() if int(c.params["chat_id"]) == USER]
+        assert len(told) == 2 and all("đợi có câu trả lời" in t for t in told)
+        # Meanwhile another person is answered at once.
+        await bot.say(TUAN_GIAO_QUESTION, user_id=OTHER)
+        assert [int(c.params["chat_id"]) for c in bot.api.sent()][-1] == OTHER
+        slow.release.set()
+        await asyncio.gather(*burst)
+        answers = [c for c in bot.api.sent() if int(c.params["chat_id"]) == USER]
+        assert sum(has_number(c.params["text"], "470") for c in answers) == 3
+
+
+async def test_forged_buttons_cost_one_message_and_count_no_vote(bot: Harness) -> None:
+    reply = only_reply(await bot.say(TUAN_GIAO_QUESTION))
+    message = message_of(bot.api, reply)
+    source = button(reply, "s:")["callback_data"]
+    article_id = source.split(":")[1]
+    # A whole 400 KB article asked for in one press: one message, not a hundred.
+    calls = await bot.process(
+        bot.api.press(message, f"s:{article_id}:0:400000", bot.api.user(USER))
+    )
+    assert len([c for c in calls if c.method == "sendMessage"]) <= 1
+    # A vote forged in another chat for this answer is refused and not counted.
+    vote = button(reply, "f:")["callback_data"]
+    stranger_chat = {**message, "chat": bot.api.private_chat(bot.api.user(OTHER))}
+    calls = await bot.process(bot.api.press(stranger_chat, vote, bot.api.user(OTHER)))
+    toast = [c for c in calls if c.method == "answerCallbackQuery"][0]
+    assert toast.params["text"] == "Nút này không còn dùng được."
+    assert bot.feedback.counts()[1:] == (0, 0)
+
+
+async def test_button_presses_are_rate_limited_per_person(bot: Harness) -> None:
+    reply = only_reply(await bot.say(TUAN_GIAO_QUESTION))
+    message = message_of(bot.api, reply)
+    source = button(reply, "s:")["callback_data"]
+    toasts = []
+    for _ in range(PRESSES_PER_MINUTE + 3):
+        calls = await bot.process(bot.api.press(message, source, bot.api.user(USER)))
+        toasts += [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"]
+    assert toasts.count(MSG_PRESSES_TOO_FAST) == 3
+    calls = await bot.process(bot.api.press(message, source, bot.api.user(OTHER)))
+    assert MSG_PRESSES_TOO_FAST not in [c.params.get("text") for c in calls]
+
+
+# --- inline mode -------------------------------------------------------------------------------
+
+
+class CountingService(ServiceWrapper):
+    """The real service, counting the questions it answers."""
+
+    def __init__(self, inner: Tinbot) -> None:
+        super().__init__(inner)
+        self.questions: list[str] = []
+
+    def answer(self, question: str, **kwargs: Any) -> Answer:
+        self.questions.append(question)
+        return self.inner.answer(question, **kwargs)
+
+
+def inline_answer_of(calls: list[Call]) -> Call:
+    [answered] = [c for c in calls if c.method == "answerInlineQuery"]
+    assert answered.error is None, answered.error
+    return answered
+
+
+async def test_inline_query_offers_the_cited_answer_once_per_question(
+    service: Tinbot, tmp_path: Path
+) -> None:
+    counting = CountingService(service)
+    async for bot in start(make_settings(service), counting, tmp_path):  # type: ignore[arg-type]
+        lan, other = bot.api.user(USER), bot.api.user(OTHER, "Minh")
+        update = bot.api.inline(TUAN_GIAO_QUESTION, lan)
+        answered = inline_answer_of(await bot.process(update))
+        assert answered.params["inline_query_id"] == update["inline_query"]["id"]
+        assert answered.params["cache_time"] == INLINE_CACHE_SECONDS
+        [result] = answered.params["results"]
+        assert result["type"] == "article"
+        # Title: the figure line without its marker; description: the source it cites.
+        assert has_number(result["title"], "470") and "[1]" not in result["title"]
+        assert result["description"].startswith("[1] Huyện Tuần Giáo, tỉnh Điện Biên")
+        assert "13/04/2018" in result["description"]
+        content = result["input_message_content"]
+        assert content["parse_mode"] == "HTML"
+        assert content["message_text"] == render_answer(service.answer(TUAN_GIAO_QUESTION))
+        assert "reply_markup" not in result  # a sample file: no web page to open
+        assert counting.questions == [TUAN_GIAO_QUESTION]
+        # The same question again, from anyone, spaced or cased differently: from the cache.
+        again = bot.api.inline(f"  {TUAN_GIAO_QUESTION.upper()} ", other)
+        assert inline_answer_of(await bot.process(again)).params["results"] == [result]
+        assert counting.questions == [TUAN_GIAO_QUESTION]
+        # Keystrokes: a query overtaken by a newer one from the same person is not answered.
+        first = bot.api.inline("Huyện ủy Tuần Giáo đã kết", lan)
+        second = bot.api.inline("Huyện ủy Tuần Giáo đã kết nạp bao nhiêu?", lan)
+        mark = bot.api.mark()
+        await asyncio.gather(
+            *(bot.app.process_update(Update.de_json(u, bot.app.bot)) for u in (first, second))
+        )
+        answered = inline_answer_of(bot.api.calls[mark:])
+        assert answered.params["inline_query_id"] == second["inline_query"]["id"]
+        assert counting.questions[1:] == ["Huyện ủy Tuần Giáo đã kết nạp bao nhiêu?"]
+        # The first keystrokes and questions the articles do not answer: no results, a hint.
+        short = inline_answer_of(await bot.process(bot.api.inline("Tu", lan)))
+        assert short.params["results"] == []
+        assert short.params["button"]["start_parameter"] == "inline"
+        unknown = inline_answer_of(
+            await bot.process(bot.api.inline("Giá vàng hôm nay là bao nhiêu?", lan))
+        )
+        assert unknown.params["results"] == []
+        assert "Không tìm thấy" in unknown.params["button"]["text"]
+        assert len(counting.questions) == 3
+
+
+async def test_inline_results_link_their_source(bot: Harness, service: Tinbot) -> None:
+    admin = bot.api.user(ADMIN, "Quản trị")
+    origin = "https://example.com/muong-ang-ket-nap-dang-vien"
+    upload = bot.api.upload("muong-ang.txt", admin, MUONG_ANG.encode(), caption=origin)
+    assert "Đã thêm" in only_reply(await bot.process(upload)).params["text"]
+    question = "Mường Ảng kết nạp bao nhiêu đảng viên năm 2021?"
+    calls = await bot.process(bot.api.inline(question, bot.api.user(USER)))
+    [result, *_] = inline_answer_of(calls).params["results"]
+    assert has_number(result["title"], "95")
+    assert result["reply_markup"]["inline_keyboard"] == [
+        [{"text": "🔗 [1] Mở bài viết", "url": origin}]
+    ]
+    assert f'<a href="{origin}">example.com</a>' in result["input_message_content"]["message_text"]
+
+
+async def test_inline_queries_are_limited_per_person_and_by_the_allow_list(
+    service: Tinbot, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        service, rate_limit_per_minute=1, allowed_chat_ids=frozenset({USER, OTHER})
+    )
+    async for bot in start(settings, service, tmp_path):
+        lan = bot.api.user(USER)
+        questions = [f"Huyện ủy Tuần Giáo kết nạp bao nhiêu đảng viên năm {y}?" for y in range(6)]
+        answers = [inline_answer_of(await bot.process(bot.api.inline(q, lan))) for q in questions]
+        assert all(a.params["results"] for a in answers[:INLINE_QUERIES_PER_QUESTION])
+        limited = answers[-1].params
+        assert limited["results"] == [] and limited["is_personal"] is True
+        assert limited["cache_time"] == 0  # not cached by Telegram for everyone
+        # Another person has a budget of their own; a person outside the allow-list gets nothing.
+        other = bot.api.user(OTHER)
+        assert inline_answer_of(await bot.process(bot.api.inline(questions[-1], other))).params[
+            "results"
+        ]
+        stranger = bot.api.user(4004)
+        refused = inline_answer_of(await bot.process(bot.api.inline(questions[0], stranger)))
+        assert refused.params["results"] == [] and refused.params["is_personal"] is True

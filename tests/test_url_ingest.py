@@ -27,6 +27,8 @@ ARTICLE_HTML = (
 
 
 class _Handler(BaseHTTPRequestHandler):
+    served = 0  # requests answered, across the module's server
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
 
@@ -40,6 +42,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
+        type(self).served += 1
         path = self.path
         if path == "/article.html":
             self._send(ARTICLE_HTML, "text/html; charset=utf-8")
@@ -146,3 +149,54 @@ def test_size_caps_apply_to_declared_and_decompressed_bodies(server: str) -> Non
         load(f"{server}/big", small)
     with pytest.raises(SourceTooLargeError, match="decompression"):
         load(f"{server}/bomb", small)
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the name resolves to a public address when checked and to 127.0.0.1
+    afterwards. The download must go to the checked address (unreachable here), never to the
+    local server. DNS cannot be served for a made-up name without root, so the resolver is
+    replaced; everything after it is real."""
+    import socket
+
+    real = socket.getaddrinfo
+    port = int(server.rsplit(":", 1)[1])
+    answers = iter(["8.8.8.8"])
+
+    def rebinding(host: str, *args: object, **kwargs: object) -> list[object]:
+        if host != "news.example":
+            return real(host, *args, **kwargs)  # type: ignore[arg-type]
+        address = next(answers, "127.0.0.1")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    served_before = _Handler.served
+    with pytest.raises(IngestError):
+        load(f"http://news.example:{port}/article.html", LoadLimits(timeout=1.0))
+    assert _Handler.served == served_before
+
+
+@pytest.mark.parametrize(
+    ("url", "address", "expected"),
+    [
+        (
+            "https://news.example/a?b=1",
+            "93.184.216.34",
+            ("https://93.184.216.34/a?b=1", {"Host": "news.example"}, "news.example"),
+        ),
+        (
+            "http://news.example:8080/x",
+            "2606:2800:220:1::",
+            ("http://[2606:2800:220:1::]:8080/x", {"Host": "news.example:8080"}, None),
+        ),
+    ],
+)
+def test_a_pinned_request_keeps_the_host_name_for_http_and_tls(
+    url: str, address: str, expected: tuple[str, dict[str, str], str | None]
+) -> None:
+    from ingest.fetch import _pinned
+
+    target, headers, extensions = _pinned(url, address)
+    assert (target, headers, extensions.get("sni_hostname")) == expected
+    assert _pinned(url, None) == (url, {}, {})  # private URLs allowed: nothing to pin

@@ -36,12 +36,3 @@ def test_is_accented() -> None:
 
 def test_bigrams_join_adjacent_syllables() -> None:
     assert with_bigrams(["kết", "nạp", "đảng"]) == ["kết", "nạp", "đảng", "kết_nạp", "nạp_đảng"]
-
-
-def test_a_name_that_opens_the_question_is_an_entity() -> None:
-    from bot.answering.question import analyse
-
-    assert analyse("Tuần Giáo kết nạp bao nhiêu đảng viên?").entities == ("tuan giao",)
-    assert analyse("Bình quân mỗi năm thành phố Lai Châu kết nạp bao nhiêu?").entities == (
-        "lai chau",
-    )

@@ -4,31 +4,21 @@ The extractive answer is always computed first and is what the user gets wheneve
 one cannot be trusted or does not arrive in time:
 
 - the model sees only the numbered passages (``prompts/``) and must cite them as ``[n]``;
-- markers that name no given passage are removed; an answer left without a valid citation, or
-  with a figure that none of the passages its sentence cites contains, is rejected;
-- the whole call, retries included, runs against one deadline (``TINBOT_LLM_TIMEOUT``) in a
-  worker thread, so a server that hangs or trickles bytes cannot hold a user past it.
+- ``bot.answering.llm`` calls it against one deadline (``TINBOT_LLM_TIMEOUT``), retries included;
+- ``bot.answering.grounding`` repairs its citation markers or rejects the answer.
 """
 
 from __future__ import annotations
 
-import collections.abc
 import logging
-import queue
-import random
-import re
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
+from bot.answering.grounding import MARKER_RE, Rejected, ground
+from bot.answering.llm import ATTEMPTS, BACKOFF_SECONDS, LLMClient, build_chat_model
 from bot.answering.question import analyse
-from bot.errors import ConfigError
-from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Citation, Evidence
-from index.lexical import STOPWORDS
-from ingest.chunking import split_sentences
-from ingest.vietnamese import fold, with_bigrams, words
+from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Evidence
 from prompts import load_prompt
 
 if TYPE_CHECKING:
@@ -39,77 +29,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODELS = {"openai": "gpt-4o-mini", "ollama": "qwen2.5:7b-instruct"}
-DEFAULT_OLLAMA_URL = "http://localhost:11434"
-# Placeholder for OpenAI-compatible servers that ignore the key (llama.cpp, vLLM, LM Studio);
-# the client refuses to start without one.
-UNUSED_API_KEY = "not-needed"
-
-ATTEMPTS = 3  # first try plus retries, all inside the one deadline
-BACKOFF_SECONDS = 0.5  # first retry delay; doubles each time, with jitter
 HISTORY_TURNS = 2
 HISTORY_ANSWER_CHARS = 600
-MAX_QUOTE_CHARS = 400
-FAITHFUL_TERM_SHARE = 0.6  # share of a sentence's key terms its cited passages must contain
-
-_MARKER_RE = re.compile(r"(\s*)\[\s*(\d+(?:\s*(?:[,;]|[-–])\s*\d+)*)\s*\]")
-_LEADING_MARKERS_RE = re.compile(r"^(?:\s*\[\d+\])+")
-_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
-_ENUMERATOR_RE = re.compile(r"^(\s*)\d{1,2}[.)](?=\s)", re.MULTILINE)
-_STOP_THEN_MARKERS_RE = re.compile(r"([.!?…])((?:\s*\[\d+\])+)(?=\s|$)")
-_ENUMERATOR_ONLY_RE = re.compile(r"\d{1,2}[.)]")
-_THINK_RE = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL)
-
-
-class Rejected(Exception):
-    """A generated answer failed a grounding check; the message says which."""
-
-
-@dataclass(frozen=True)
-class Grounded:
-    answer: Answer
-    removed: tuple[int, ...]  # markers dropped because they named no given passage
 
 
 def build_generator(settings: Settings, *, backoff: float = BACKOFF_SECONDS) -> Generator:
-    """The generator ``settings.llm`` selects, with its client's own retries turned off (ours
-    respect the deadline) and its per-request timeout bounding abandoned calls."""
-    if settings.llm_timeout <= 0:
-        raise ConfigError("TINBOT_LLM_TIMEOUT must be a positive number of seconds")
-    model_name = settings.llm_model or DEFAULT_MODELS.get(settings.llm, "")
-    model: BaseChatModel
-    if settings.llm == "openai":
-        try:
-            from langchain_openai import ChatOpenAI
-        except ImportError as exc:
-            raise ConfigError(f"TINBOT_LLM=openai needs langchain-openai ({exc})") from None
-        if settings.llm_api_key is None and settings.llm_base_url is None:
-            raise ConfigError(
-                "TINBOT_LLM=openai needs TINBOT_LLM_API_KEY for api.openai.com, or "
-                "TINBOT_LLM_BASE_URL for a local OpenAI-compatible server"
-            )
-        model = ChatOpenAI(
-            model=model_name,
-            base_url=settings.llm_base_url,
-            api_key=settings.llm_api_key or UNUSED_API_KEY,  # type: ignore[arg-type]
-            temperature=0,
-            timeout=settings.llm_timeout,
-            max_retries=0,
-        )
-    elif settings.llm == "ollama":
-        try:
-            from langchain_ollama import ChatOllama
-        except ImportError as exc:
-            raise ConfigError(f"TINBOT_LLM=ollama needs langchain-ollama ({exc})") from None
-        model = ChatOllama(
-            model=model_name,
-            base_url=settings.llm_base_url or DEFAULT_OLLAMA_URL,
-            temperature=0,
-            client_kwargs={"timeout": settings.llm_timeout},
-        )
-    else:
-        raise ConfigError(f"TINBOT_LLM={settings.llm!r} has no generator")
-    logger.info("answers generated by %s model %s", settings.llm, model_name)
+    """The generator ``settings.llm`` selects (see :func:`build_chat_model`)."""
+    model = build_chat_model(settings)
     return Generator(
         model, name=f"llm:{settings.llm}", timeout=settings.llm_timeout, backoff=backoff
     )
@@ -160,7 +86,7 @@ def prompt_inputs(
 
 def _history_answer(text: str) -> str:
     # Earlier answers cite passages under other numbers; their markers would mislead.
-    plain = _MARKER_RE.sub("", text).strip()
+    plain = MARKER_RE.sub("", text).strip()
     if len(plain) > HISTORY_ANSWER_CHARS:
         plain = plain[:HISTORY_ANSWER_CHARS].rsplit(" ", 1)[0] + " …"
     return plain
@@ -178,10 +104,9 @@ class Generator:
         backoff: float = BACKOFF_SECONDS,
     ) -> None:
         self.name = name
-        self.timeout = timeout
-        self.attempts = attempts
-        self.backoff = backoff
-        self.model = model
+        self.client = LLMClient(
+            model, name=name, timeout=timeout, attempts=attempts, backoff=backoff
+        )
         # Not one ``prompt | model`` chain: closing a LangChain sequence's stream early makes it
         # read the rest of the model's stream, so an abandoned call would trickle on.
         self.prompt = build_prompt()
@@ -200,7 +125,7 @@ class Generator:
         try:
             raw = "".join(self._chunks(inputs, streaming=False))
         except Exception as exc:
-            return self._fallback(extractive, _failure(exc, self.timeout))
+            return self._fallback(extractive, self.client.failure(exc))
         return self._checked(question, raw, evidence, extractive)
 
     def stream(
@@ -221,9 +146,14 @@ class Generator:
                 parts.append(chunk)
                 yield chunk
         except Exception as exc:
-            yield self._fallback(extractive, _failure(exc, self.timeout))
+            yield self._fallback(extractive, self.client.failure(exc))
             return
         yield self._checked(question, "".join(parts), evidence, extractive)
+
+    def _chunks(self, inputs: dict[str, str], *, streaming: bool) -> Iterator[str]:
+        return self.client.chunks(
+            lambda: self.prompt.invoke(inputs).to_messages(), streaming=streaming
+        )
 
     def _checked(
         self, question: str, raw: str, evidence: Sequence[Evidence], extractive: Answer
@@ -242,360 +172,3 @@ class Generator:
     def _fallback(self, extractive: Answer, reason: str) -> Answer:
         logger.warning("%s: %s; answering with the extractive answer", self.name, reason)
         return replace(extractive, notes=[*extractive.notes, reason])
-
-    def _chunks(self, inputs: dict[str, str], *, streaming: bool) -> Iterator[str]:
-        """Run the model in a worker thread and pass its text on until the deadline.
-
-        The worker retries failures worth retrying with backoff while time is left. The
-        consumer waits on a queue with the remaining time, so neither a hung connection nor a
-        retry loop can keep it past the deadline; an abandoned worker ends at its client's own
-        timeout or at its next chunk.
-        """
-        deadline = time.monotonic() + self.timeout
-        events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        cancelled = threading.Event()
-
-        def work() -> None:
-            try:
-                self._produce(inputs, streaming, deadline, cancelled, events.put)
-                events.put(("done", None))
-            except BaseException as exc:  # the consumer re-raises it in its own thread
-                events.put(("error", exc))
-
-        threading.Thread(target=work, name="tinbot-llm", daemon=True).start()
-        try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError
-                try:
-                    kind, value = events.get(timeout=remaining)
-                except queue.Empty:
-                    raise TimeoutError from None
-                if kind == "chunk":
-                    yield value
-                elif kind == "done":
-                    return
-                else:
-                    raise value
-        finally:
-            cancelled.set()
-
-    def _produce(
-        self,
-        inputs: dict[str, str],
-        streaming: bool,
-        deadline: float,
-        cancelled: threading.Event,
-        put: Callable[[tuple[str, Any]], None],
-    ) -> None:
-        messages = self.prompt.invoke(inputs).to_messages()
-        for attempt in range(1, self.attempts + 1):
-            sent = False
-            try:
-                if not streaming:
-                    put(("chunk", str(self.model.invoke(messages).text)))
-                    return
-                stream = self.model.stream(messages)
-                try:
-                    for message in stream:
-                        if cancelled.is_set():
-                            return
-                        if text := str(message.text):
-                            sent = True
-                            put(("chunk", text))
-                finally:
-                    if isinstance(stream, collections.abc.Generator):
-                        stream.close()  # the HTTP response now, not at garbage collection
-                return
-            except Exception as exc:
-                # Text already shown cannot be taken back by a retry; nor can a refusal
-                # (bad key, unknown model) be cured by one.
-                if sent or attempt == self.attempts or not _retryable(exc):
-                    raise
-                delay = self.backoff * 2 ** (attempt - 1) * random.uniform(1.0, 1.5)
-                if time.monotonic() + delay >= deadline:
-                    raise
-                logger.info("%s: %s; retry %d in %.1f s", self.name, _describe(exc), attempt, delay)
-                if cancelled.wait(delay):
-                    return
-
-
-def _retryable(exc: Exception) -> bool:
-    status = getattr(exc, "status_code", None)
-    if isinstance(status, int):
-        return status == 429 or status >= 500
-    # Connection refused or reset, read timeouts: the OpenAI client's APIConnectionError,
-    # Ollama's ConnectionError, httpx's transport errors.
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    return isinstance(exc, OSError) or bool(
-        names & {"APIConnectionError", "APITimeoutError", "TransportError"}
-    )
-
-
-def _describe(exc: BaseException) -> str:
-    status = getattr(exc, "status_code", None)
-    text = " ".join(str(exc).split())[:160]
-    prefix = f"HTTP {status}" if isinstance(status, int) else type(exc).__name__
-    return f"{prefix}: {text}" if text else prefix
-
-
-def _failure(exc: BaseException, timeout: float) -> str:
-    if isinstance(exc, TimeoutError):
-        return f"no complete reply within {timeout:g} s"
-    return f"LLM endpoint failed ({_describe(exc)})"
-
-
-# --- grounding ----------------------------------------------------------------------------
-def ground(
-    question: str, raw: str, evidence: Sequence[Evidence], *, answerer: str = "llm"
-) -> Grounded:
-    """Check and repair a generated answer; raise :class:`Rejected` when it cannot stand."""
-    language = analyse(question).language
-    text = _THINK_RE.sub("", raw).strip()
-    if not text:
-        raise Rejected("empty reply")
-    by_n = {ev.n: ev for ev in evidence}
-    order: dict[int, int] = {}  # passage n -> citation number, in order of first use
-    removed: list[int] = []
-
-    def renumber(match: re.Match[str]) -> str:
-        kept: list[int] = []
-        for n in _marker_numbers(match.group(2)):
-            if n not in by_n:
-                removed.append(n)
-                continue
-            order.setdefault(n, len(order) + 1)
-            if order[n] not in kept:
-                kept.append(order[n])
-        return match.group(1) + "".join(f"[{m}]" for m in kept) if kept else ""
-
-    text = _MARKER_RE.sub(renumber, text).strip()
-    # "… viên. [1]" reads as citing the next sentence; put the marker before the stop.
-    text = _STOP_THEN_MARKERS_RE.sub(
-        lambda m: " " + "".join(re.findall(r"\[\d+\]", m.group(2))) + m.group(1), text
-    )
-    refusal = REFUSAL_EN if language == "en" else REFUSAL_VI
-    # The refusal sentence alone (a stray marker on it does not make it an answer), or with
-    # uncited words around it; with citations around it, it is a partial answer.
-    if _is_refusal(text) and (not order or len(_plain(text)) <= len(refusal) + 40):
-        return Grounded(
-            Answer(question, refusal, refused=True, language=language, answerer=answerer),
-            tuple(removed),
-        )
-    if not order:
-        raise Rejected("no citation of a given passage")
-    cited = {m: by_n[n] for n, m in order.items()}
-    sentences = answer_sentences(text, cited)
-    for sentence, sources in sentences:
-        haystack = _figure_values(" ".join(_source_text(ev) for ev in sources))
-        for figure in _figures(sentence):
-            if not _number_values(figure) & haystack:
-                raise Rejected(f"figure {figure} is not in the passages it cites")
-    citations = [
-        _citation(m, ev, [s for s, sources in sentences if ev in sources])
-        for m, ev in sorted(cited.items())
-    ]
-    notes = (
-        [f"removed citation markers naming no passage: {', '.join(f'[{n}]' for n in removed)}"]
-        if removed
-        else []
-    )
-    answer = Answer(
-        question=question,
-        text=text,
-        refused=False,
-        citations=citations,
-        language=language,
-        answerer=answerer,
-        notes=notes,
-    )
-    return Grounded(answer, tuple(removed))
-
-
-def _marker_numbers(inside: str) -> list[int]:
-    numbers: list[int] = []
-    for part in re.split(r"\s*[,;]\s*", inside.strip()):
-        if re.fullmatch(r"\d+\s*[-–]\s*\d+", part):
-            low, high = (int(x) for x in re.split(r"\s*[-–]\s*", part))
-            # "[1-3]" means passages 1 to 3; a wide range is not a citation anyone meant.
-            numbers.extend(range(low, high + 1) if 0 <= high - low <= 10 else (low, high))
-        elif part:
-            numbers.append(int(part))
-    return numbers
-
-
-def _plain(text: str) -> str:
-    return re.sub(r"\s*\[\d+\]", "", text).strip()
-
-
-def _is_refusal(text: str) -> bool:
-    folded = fold(text)
-    return "khong tim thay thong tin" in folded or "not found in the ingested" in folded
-
-
-def answer_sentences(text: str, cited: dict[int, Evidence]) -> list[tuple[str, list[Evidence]]]:
-    """Each sentence of an answer with the passages it rests on: those its own markers name,
-    else those the next marked sentence of its paragraph names ("A. B [1]."), else every cited
-    passage. A marker placed after the full stop ("… viên. [1]") belongs to the sentence before.
-    """
-    spans: list[list[int]] = []
-    for start, end in split_sentences(text):
-        lead = _LEADING_MARKERS_RE.match(text, start)
-        if lead and lead.end() > start and spans and "\n" not in text[spans[-1][1] : start]:
-            spans[-1][1] = lead.end()
-            start = lead.end()
-            while start < end and text[start].isspace():
-                start += 1
-        # A list enumerator ("1.") splits off as a sentence of its own; it states nothing.
-        if start < end and not _ENUMERATOR_ONLY_RE.fullmatch(text, start, end):
-            spans.append([start, end])
-    pieces = [text[s:e] for s, e in spans]
-    own = [[cited[int(n)] for n in re.findall(r"\[(\d+)\]", p) if int(n) in cited] for p in pieces]
-    everything = list(dict.fromkeys(cited.values()))
-    result: list[tuple[str, list[Evidence]]] = []
-    for i, piece in enumerate(pieces):
-        sources = own[i]
-        j = i
-        while (
-            not sources and j + 1 < len(pieces) and "\n" not in text[spans[j][1] : spans[j + 1][0]]
-        ):
-            j += 1
-            sources = own[j]
-        result.append((piece, list(dict.fromkeys(sources)) or everything))
-    return result
-
-
-def _source_text(ev: Evidence) -> str:
-    # The model was shown each passage's title and date too.
-    return f"{ev.title} {ev.date or ''} {ev.text}"
-
-
-def _figures(sentence: str) -> list[str]:
-    """Numbers a sentence states, without its citation markers and list enumerators."""
-    plain = _ENUMERATOR_RE.sub(r"\1", re.sub(r"\[\d+\]", " ", sentence))
-    return [m.group() for m in _NUMBER_RE.finditer(plain)]
-
-
-def _number_values(token: str) -> set[float]:
-    """What a written number may mean: Vietnamese writes 3.790 and 90,6; English 3,790 and
-    90.6. Either reading counts, so a figure matches however the model formatted it."""
-    values: set[float] = set()
-    if token.isdigit():
-        return {float(token)}
-    for thousands, decimal in ((".", ","), (",", ".")):
-        head, _, tail = token.partition(decimal)
-        groups = head.split(thousands)
-        if len(groups) > 1 and not all(len(g) == 3 for g in groups[1:]):
-            continue
-        if decimal in tail or thousands in tail:
-            continue
-        try:
-            values.add(round(float("".join(groups) + ("." + tail if tail else "")), 6))
-        except ValueError:
-            continue
-    return values
-
-
-def _figure_values(text: str) -> set[float]:
-    values: set[float] = set()
-    for match in _NUMBER_RE.finditer(text):
-        values |= _number_values(match.group())
-    return values
-
-
-def _key_terms(text: str) -> set[str]:
-    return {
-        f
-        for f in (fold(w) for w in words(re.sub(r"\[\d+\]", " ", text)))
-        if len(f) > 1 and not f.isdigit() and f not in STOPWORDS
-    }
-
-
-def _citation(m: int, ev: Evidence, sentences: list[str]) -> Citation:
-    """The passage's sentence(s) that best match what the answer took from it."""
-    spans = [(s, e) for s, e in split_sentences(ev.text) if e - s >= 15] or [(0, len(ev.text))]
-    profiles = [_match_profile(ev.text[s:e]) for s, e in spans]
-    chosen: dict[tuple[int, int], float] = {}
-    for sentence in sentences or [""]:
-        terms, values = _match_profile(sentence)
-        scores = [_similarity(terms, values, p_terms, p_values) for p_terms, p_values in profiles]
-        best = max(range(len(spans)), key=lambda i: (scores[i], -i))
-        chosen[spans[best]] = max(chosen.get(spans[best], 0.0), scores[best])
-    start = min(s for s, _ in chosen)
-    end = max(e for _, e in chosen)
-    if end - start > MAX_QUOTE_CHARS:
-        start, end = max(chosen, key=lambda span: (chosen[span], -span[0]))
-    return ev.citation(m, ev.start + start, ev.start + end)
-
-
-def _match_profile(text: str) -> tuple[set[str], set[float]]:
-    """Folded syllables and syllable pairs (pairs reward the same phrase, not just the same
-    words), and figure values."""
-    plain = re.sub(r"\[\d+\]", " ", text)
-    return set(with_bigrams([fold(w) for w in words(plain)])), _figure_values(plain)
-
-
-def _similarity(
-    terms: set[str], values: set[float], other_terms: set[str], other_values: set[float]
-) -> float:
-    # Dice rather than raw overlap, so a long sentence does not win by sheer length; a shared
-    # figure weighs like several words.
-    shared = len(terms & other_terms) + 3 * len(values & other_values)
-    size = len(terms) + len(other_terms) + 3 * (len(values) + len(other_values))
-    return 2 * shared / size if size else 0.0
-
-
-# --- faithfulness -------------------------------------------------------------------------
-def faithfulness(answer: Answer, evidence: Sequence[Evidence]) -> float:
-    """Share of the answer's sentences whose figures all, and whose key terms mostly
-    (``FAITHFUL_TERM_SHARE``), occur in the passages the sentence cites.
-
-    Works for extractive and generated answers alike: a citation is traced back to the
-    evidence passage holding its quote. Intro lines ("Theo các bài viết đã nạp:") and sentences
-    without content are not judged; an answer with nothing to judge scores 1.0. English answers
-    are judged on figures only, their words being translations of the passages'.
-    """
-    if answer.refused or not answer.citations:
-        return 1.0
-    cited: dict[int, Evidence] = {}
-    for citation in answer.citations:
-        holder = next(
-            (
-                ev
-                for ev in evidence
-                if ev.article_id == citation.article_id
-                and ev.start < citation.end
-                and citation.start < ev.end
-            ),
-            None,
-        )
-        # The quote itself is evidence too: extractive quotes may run past the passage.
-        text = f"{holder.text if holder else ''} {citation.quote}"
-        cited[citation.n] = Evidence(
-            n=citation.n,
-            chunk_id=holder.chunk_id if holder else "",
-            article_id=citation.article_id,
-            title=citation.title,
-            date=citation.date,
-            origin=citation.origin,
-            text=text,
-            start=citation.start,
-            end=citation.end,
-        )
-    judged = faithful = 0
-    for sentence, sources in answer_sentences(answer.text, cited):
-        figures = _figures(sentence)
-        terms = _key_terms(sentence)
-        if not re.search(r"\[\d+\]", sentence) and sentence.rstrip().endswith(":") and not figures:
-            continue
-        if not figures and len(terms) < 2:
-            continue
-        source = " ".join(_source_text(ev) for ev in sources)
-        values = _figure_values(source)
-        ok = all(_number_values(f) & values for f in figures)
-        if ok and answer.language != "en" and terms:
-            ok = len(terms & _key_terms(source)) / len(terms) >= FAITHFUL_TERM_SHARE
-        judged += 1
-        faithful += ok
-    return faithful / judged if judged else 1.0

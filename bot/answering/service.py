@@ -49,12 +49,43 @@ class Answering:
         article_ids: Sequence[str] | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
+        generate: bool = True,
     ) -> Answer:
-        """Answer from all articles, or only those given / published in a date range."""
-        evidence, baseline = self._prepare_answer(question, article_ids, date_from, date_to)
-        if self._generator is None or not evidence:
+        """Answer from all articles, or only those given / published in a date range.
+        ``generate=False`` skips the LLM (when one is set) for an answer that is needed at
+        once, such as an inline query's."""
+        generating = generate and self._generator is not None
+        evidence, baseline = self._prepare_answer(
+            question, article_ids, date_from, date_to, generating=generating
+        )
+        if self._generator is None or not generating or not evidence:
             return baseline
         return self._generator.answer(question, evidence, baseline, history=history)
+
+    def answer_stream(
+        self,
+        question: str,
+        on_text: Callable[[str], None],
+        *,
+        history: list[tuple[str, str]] | None = None,
+        article_ids: Sequence[str] | None = None,
+    ) -> Answer:
+        """:meth:`answer`, passing a generated answer's text to ``on_text`` as the model writes
+        it (the whole text so far, each time it grows). That text is unchecked: what is returned
+        is the checked answer or, when the checks fail, the extractive one. Without an LLM,
+        ``on_text`` is never called."""
+        evidence, baseline = self._prepare_answer(
+            question, article_ids, None, None, generating=self._generator is not None
+        )
+        if self._generator is None or not evidence:
+            return baseline
+        text = ""
+        for event in self._generator.stream(question, evidence, baseline, history=history):
+            if isinstance(event, Answer):
+                return event
+            text += event
+            on_text(text)
+        raise AssertionError("a generator's stream ends with its answer")
 
     def search(
         self,
@@ -92,6 +123,8 @@ class Answering:
         article_ids: Sequence[str] | None,
         date_from: str | None,
         date_to: str | None,
+        *,
+        generating: bool,
     ) -> tuple[list[Evidence], Answer]:
         """The numbered evidence a generator would read, and the answer given without one.
 
@@ -107,10 +140,10 @@ class Answering:
             # place and period); a comparison or total it cannot make is split into one
             # question per place for the extractive answerer.
             from_facts = self.facts_answerer.answer(question, query, figures=False)
-            if from_facts is not None and self._generator is None:
+            if from_facts is not None and not generating:
                 return [], from_facts
             kind = is_multi(query)
-            if from_facts is None and kind is not None and self._generator is None:
+            if from_facts is None and kind is not None and not generating:
                 multi = answer_multi(
                     query,
                     kind,

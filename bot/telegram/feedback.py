@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -107,12 +108,15 @@ class FeedbackStore:
         question: str,
         answer: Answer,
     ) -> int:
-        """Store an answer as sent; returns the id its feedback buttons carry."""
+        """Store an answer as sent; returns the id its feedback buttons carry: random, so that
+        a forged button cannot vote on answers given to others."""
+        answer_id = secrets.randbits(52)  # 16 digits at most: fits the callback data
         with self._connect() as conn:
             cursor = conn.execute(
-                "INSERT INTO answers (chat_id, user_id, question, resolved_question, answer, "
-                "refused, sources, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO answers (id, chat_id, user_id, question, resolved_question, answer, "
+                "refused, sources, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
+                    answer_id,
                     chat_id,
                     user_id,
                     question,
@@ -126,13 +130,16 @@ class FeedbackStore:
             assert cursor.lastrowid is not None
             return cursor.lastrowid
 
-    def vote(self, answer_id: int, user_id: int, rating: int) -> bool:
-        """Store or change a user's vote. False when the answer is unknown (e.g. a button under
-        a message from another installation)."""
+    def vote(self, answer_id: int, user_id: int, rating: int, *, chat_id: int) -> bool:
+        """Store or change a user's vote. False when the answer is unknown or was not given in
+        ``chat_id`` (a button under a message from another installation, or forged)."""
         if rating not in (-1, 1):
             raise ValueError("rating must be -1 or 1")
         with self._connect() as conn:
-            if conn.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone() is None:
+            row = conn.execute(
+                "SELECT 1 FROM answers WHERE id = ? AND chat_id = ?", (answer_id, chat_id)
+            ).fetchone()
+            if row is None:
                 return False
             conn.execute(
                 "INSERT INTO votes (answer_id, user_id, rating, created_at) VALUES (?, ?, ?, ?) "

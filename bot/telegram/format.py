@@ -12,10 +12,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from bot.types import Answer, ArticleInfo, IngestReport, Passage, Stats
+
+if TYPE_CHECKING:
+    from bot.follows import FollowNews
 
 MAX_MESSAGE = 4096  # Telegram's limit for a text message, in UTF-16 code units after parsing
 MAX_CALLBACK_DATA = 64  # bytes
@@ -286,11 +289,20 @@ class PageRef:
     page: int
 
 
-CallbackRef = SourceRef | FeedbackRef | PageRef
+@dataclass(frozen=True)
+class AskRef:
+    """ "Ask about this article": the person's next question searches only this article."""
+
+    article_id: str
+
+
+CallbackRef = SourceRef | FeedbackRef | PageRef | AskRef
 
 _SOURCE_RE = re.compile(r"s:([A-Za-z0-9_-]{1,40}):(\d{1,9}):(\d{1,9})(?::(\d{1,3}))?")
 _FEEDBACK_RE = re.compile(r"f:(\d{1,18}):([ud])")
 _PAGE_RE = re.compile(r"p:(\d{1,6})")
+ASK_PREFIX = "q:"
+_ASK_RE = re.compile(r"q:([A-Za-z0-9_-]{1,40})")
 
 
 def _checked(data: str) -> str:
@@ -312,6 +324,10 @@ def encode_page(ref: PageRef) -> str:
     return _checked(f"p:{ref.page}")
 
 
+def encode_ask(ref: AskRef) -> str:
+    return _checked(f"{ASK_PREFIX}{ref.article_id}")
+
+
 def fits(ref: CallbackRef) -> bool:
     try:
         encode(ref)
@@ -325,6 +341,8 @@ def encode(ref: CallbackRef) -> str:
         return encode_source(ref)
     if isinstance(ref, FeedbackRef):
         return encode_feedback(ref)
+    if isinstance(ref, AskRef):
+        return encode_ask(ref)
     return encode_page(ref)
 
 
@@ -341,6 +359,8 @@ def decode(data: str | None) -> CallbackRef | None:
         return FeedbackRef(int(match.group(1)), 1 if match.group(2) == "u" else -1)
     if match := _PAGE_RE.fullmatch(data):
         return PageRef(int(match.group(1)))
+    if match := _ASK_RE.fullmatch(data):
+        return AskRef(match.group(1))
     return None
 
 
@@ -382,3 +402,64 @@ def page_buttons(page: int, total_pages: int) -> list[list[Button]]:
     if page < total_pages - 1:
         row.append(Button("Sau ▶", PageRef(page + 1)))
     return [row] if row else []
+
+
+# --- follows -----------------------------------------------------------------------------------
+
+
+def _quote_lines(news: FollowNews) -> list[str]:
+    return [f"• “{esc(q.text)}”" for q in news.quotes]
+
+
+def render_follow_notice(news: FollowNews) -> str:
+    """One new (or changed) article for a follower: what it matched, title, date, link, the
+    figure sentences for the place, and how to stop."""
+    subjects = ", ".join(esc(s) for s in news.subjects)
+    head = "🔄 Bài viết cập nhật về" if news.updated else "🔔 Bài viết mới về"
+    lines = [f"{head} <b>{subjects}</b>", "", f"<b>{esc(news.title)}</b>"]
+    details = [esc(d) for d in (format_date(news.date),) if d]
+    link = _link(news.link) if news.link else None
+    if link:
+        details.append(link)
+    if details:
+        lines.append(" — ".join(details))
+    if news.quotes:
+        lines += ["", *_quote_lines(news)]
+    lines += ["", f"<i>Thôi nhận tin: /botheodoi {esc(news.subjects[0])}</i>"]
+    return "\n".join(lines)
+
+
+def follow_buttons(news: FollowNews) -> list[list[Button]]:
+    """📄 the first quoted sentence in its passage, ❓ ask about the article, 🔗 open it."""
+    row: list[Button] = []
+    if news.quotes:
+        ref = SourceRef(news.article_id, news.quotes[0].start, news.quotes[0].end)
+        if fits(ref):
+            row.append(Button("📄 Xem đoạn trích", ref))
+    ask = AskRef(news.article_id)
+    if fits(ask):
+        row.append(Button("❓ Hỏi về bài này", ask))
+    rows = [row]
+    if news.link and is_url(news.link):
+        rows.append([Button("🔗 Mở bài viết", url=news.link)])
+    return rows
+
+
+def render_digest(items: Sequence[FollowNews]) -> str:
+    """A day's news for a follower who asked for one message a day: ``[n]`` per article."""
+    lines = [f"🗞 <b>Tin theo dõi trong ngày</b> ({len(items)} bài)"]
+    for n, news in enumerate(items, start=1):
+        subjects = ", ".join(esc(s) for s in news.subjects)
+        lines += ["", source_line(n, news.title, news.date, news.link or ""), f"<i>{subjects}</i>"]
+        lines += _quote_lines(news)[:1]
+    return "\n".join(lines)
+
+
+def digest_buttons(items: Sequence[FollowNews], per_row: int = 4) -> list[list[Button]]:
+    sources = [
+        Button(f"📄 [{n}]", SourceRef(news.article_id, news.quotes[0].start, news.quotes[0].end, n))
+        for n, news in enumerate(items, start=1)
+        if news.quotes
+    ]
+    sources = [b for b in sources if b.callback is not None and fits(b.callback)]
+    return [sources[k : k + per_row] for k in range(0, len(sources), per_row)]

@@ -1,0 +1,154 @@
+"""Writing articles to both stores so that a crash at any moment leaves them consistent.
+
+Vectors go to Chroma before the SQLite transaction that makes the passages live, and the
+articles being written are named in a pending marker first: a crash in between leaves only
+unreferenced vectors, which retrieval ignores and ``recover`` deletes on the next write. Passage
+embeddings are cached by model and text, so a changed article re-embeds only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+
+from bot.datadir import DataDir
+from bot.errors import IngestError
+from bot.settings import Settings
+from index.embeddings import Embedder
+from index.facts import FactStore
+from index.lexical import LexicalIndex
+from index.store import ArticleStore
+from ingest.chunking import chunk_article
+from ingest.facts import extract_facts
+from ingest.models import Article, Chunk
+
+logger = logging.getLogger(__name__)
+
+# An article to write: (article, its stored version, passages, raw text, minhash).
+Write = tuple[Article, Article | None, list[Chunk], str | None, bytes | None]
+
+
+def embedding_context(article: Article) -> str:
+    """What a passage is embedded with: a figure means little without its place and period."""
+    parts = [article.title]
+    if article.date:
+        parts.append(article.date)
+    return " — ".join(parts)
+
+
+class ArticleWriter:
+    def __init__(
+        self,
+        data: DataDir,
+        store: ArticleStore,
+        lexical: LexicalIndex,
+        facts: FactStore,
+        embedder: Embedder,
+        settings: Settings,
+    ) -> None:
+        self.data = data
+        self.store = store
+        self.lexical = lexical
+        self.facts = facts
+        self.embedder = embedder
+        self.settings = settings  # replaced with the service's when that changes
+
+    def chunks(self, article: Article) -> list[Chunk]:
+        return chunk_article(
+            article, size=self.settings.chunk_size, overlap=self.settings.chunk_overlap
+        )
+
+    def rewrite(self, article: Article, existing: Article | None) -> int:
+        """Rewrite one stored article's passages (repair, reindex)."""
+        chunks = self.chunks(article)
+        if not chunks:
+            raise IngestError(f"{article.origin}: no passages after cleaning")
+        self.write([(article, existing, chunks, None, None)])
+        return len(chunks)
+
+    def write(self, items: Sequence[Write]) -> None:
+        """Embed and write several articles: one embedding call, one Chroma upsert, one SQLite
+        transaction.
+
+        Vectors first, then the transaction that makes the passages live: a crash in between
+        leaves only unreferenced vectors, which retrieval ignores and ``recover`` deletes on the
+        next write (the pending marker names every article of the batch)."""
+        contexts = [embedding_context(article) for article, *_ in items]
+        texts = [
+            f"{context}\n{c.text}"
+            for context, (_, _, chunks, _, _) in zip(contexts, items, strict=True)
+            for c in chunks
+        ]
+        vectors = self._embed_cached(texts)
+        facts = [extract_facts(article) for article, *_ in items]
+        old_ids: set[str] = set()
+        for _, existing, _, _, _ in items:
+            if existing is not None:
+                old_ids.update(c.chunk_id for c in self.store.chunks_of(existing.article_id))
+        every = [c for _, _, chunks, _, _ in items for c in chunks]
+        self.data.mark_pending([article.article_id for article, *_ in items])
+        self.data.vectors_will_change()
+        self.data.vectors.upsert(
+            [c.chunk_id for c in every],
+            vectors,
+            [
+                {"article_id": c.article_id, "position": c.position, "start": c.start, "end": c.end}
+                for c in every
+            ],
+            [c.text for c in every],
+        )
+        with self.store.transaction() as conn:
+            for (article, _, chunks, raw_text, minhash), context, article_facts in zip(
+                items, contexts, facts, strict=True
+            ):
+                stored = self.store.put(
+                    conn, article, chunks, context, raw_text=raw_text, minhash=minhash
+                )
+                self.lexical.add(conn, stored, article.title)
+                self.facts.replace(conn, article.article_id, article_facts)
+        stale = old_ids - {c.chunk_id for c in every}
+        if stale:
+            self.data.vectors.delete(stale)
+        self.data.clear_pending()
+
+    def _embed_cached(self, texts: list[str]) -> list[list[float]]:
+        keys = [hashlib.sha1(f"{self.embedder.name}\n{t}".encode()).hexdigest() for t in texts]
+        cached = self.store.cached_vectors(keys)
+        # Longest first: the model pads each of its batches to the longest text in it.
+        missing = sorted(
+            (i for i, k in enumerate(keys) if k not in cached), key=lambda i: -len(texts[i])
+        )
+        if missing:
+            fresh = self.embedder.embed_documents([texts[i] for i in missing])
+            new = {keys[i]: v for i, v in zip(missing, fresh, strict=True)}
+            self.store.cache_vectors(new)
+            cached.update(new)
+        return [cached[k] for k in keys]
+
+    def recover(self) -> list[str]:
+        """Finish what an interrupted write left behind: vectors of the articles it was writing
+        that the store does not reference. Returns those articles' ids."""
+        pending = self.data.pending()
+        for article_id in pending:
+            live = {c.chunk_id for c in self.store.chunks_of(article_id)}
+            orphans = self.data.vectors.ids_for_article(article_id) - live
+            if orphans:
+                logger.warning(
+                    "cleaning up %d passages of an interrupted write of %s",
+                    len(orphans),
+                    article_id,
+                )
+                self.data.vectors_will_change()
+                self.data.vectors.delete(orphans)
+        if pending:
+            self.data.clear_pending()
+        return pending
+
+    def remove(self, article: Article) -> None:
+        self.data.mark_pending([article.article_id])
+        self.data.vectors_will_change()
+        with self.store.transaction() as conn:
+            self.store.delete(conn, article.article_id)
+        self.data.vectors.delete(self.data.vectors.ids_for_article(article.article_id))
+        self.data.clear_pending()
