@@ -3,12 +3,12 @@
 Chroma 1.5 (its Rust engine) adds the vectors of one write to the HNSW graph from a hash map walked
 by a thread pool, so the insertion order, and with it the graph, changes from one build of the same
 data to the next. ``hnsw.num_threads`` does not reach that code; one vector per write would fix the
-order, at seven to eight times the time Chroma takes to write them. On the synthetic corpora, where
-every article has some 160 near-copies, Chroma's default search (ef 100) returns the exact top 10
-for about a third of the questions, and which near-copies it returns depends on the graph: the same
-10k corpus measured dev ans@5 0.94 and 0.84 in two runs. The quality pass therefore ranks against
-exact neighbours, which depend only on the data and the code; the timed pass still searches
-Chroma's index as built.
+order, at about seven times the time Chroma takes to write them. On the synthetic corpora, where
+every article has near-copies (some 160 at 10k), Chroma's default search (ef 100) returns the
+exact top 10 for about a third of the questions at 10k, and which near-copies it returns depends
+on the graph: the same 10k corpus measured dev ans@5 0.94 and 0.84 in two runs. The quality pass
+therefore ranks against exact neighbours, which depend only on the data and the code; the timed
+pass still searches Chroma's index as built.
 """
 
 from __future__ import annotations

@@ -171,9 +171,9 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         "Ranked with exact nearest neighbours in place of Chroma's HNSW search, for both "
         "systems: Chroma inserts each write's vectors into its graph in an order that changes "
         "from run to run, so two builds of the same data answer differently, and on these "
-        "corpora (some 160 near-copies of each article) its default search misses most of the "
-        "exact top 10. The last column is ans@5 with the index as built in this run: it varies "
-        "from one run to the next on the same data.",
+        "corpora, where every article has many near-copies (its variants), its default search "
+        "misses much of the exact top 10. The last column is ans@5 with the index as built in "
+        "this run: it varies from one run to the next on the same data.",
         "",
         "| size | chroma | embedder | set | n | tinbot ans@1 / ans@5 / MRR | baseline ans@1 / "
         "ans@5 / MRR | ans@5 Δ (points) | tinbot answer ok | ans@5 with the index as built "

@@ -41,7 +41,7 @@ from bench import corpus as bc
 from bench import embedders as be
 from bench.phases import run_phase
 from bench.processes import ChromaServer, child_env, du_mb, log, run_child
-from bench.report import summarise, write_outputs
+from bench.report import embedder_label, summarise, write_outputs
 
 REPO = bc.REPO
 DEFAULT_OUT = REPO / "bench" / "results"
@@ -70,6 +70,7 @@ def run_pair(
         if run_dir.exists():
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True)
+    name = embedder_label(kind)
     run: dict[str, Any] = {
         "size": corpus.label,
         "articles": corpus.articles,
@@ -96,11 +97,11 @@ def run_pair(
                 ingest.setdefault("process_s", None)
                 ingest.setdefault("peak_rss_sampled_mb", 0.0)
             else:
-                log(f"{corpus.label} {mode} {kind}: {system} ingest")
+                log(f"{corpus.label} {mode} {name}: {system} ingest")
                 ingest = run_child(system, "ingest", spec, run_dir)
-            log(f"{corpus.label} {mode} {kind}: {system} query")
+            log(f"{corpus.label} {mode} {name}: {system} query")
             query = run_child(system, "query", spec, run_dir)
-            log(f"{corpus.label} {mode} {kind}: {system} quality (exact neighbours)")
+            log(f"{corpus.label} {mode} {name}: {system} quality (exact neighbours)")
             quality = run_child(system, "quality", spec, run_dir)
             result: dict[str, Any] = {"ingest": ingest, "query": query, "quality": quality}
             if server is not None:
@@ -344,9 +345,9 @@ def main(argv: list[str] | None = None) -> int:
         results["runs"].sort(key=_run_order)
         s = run["summary"]
         log(
-            f"{label} {mode} {kind}: ingest {s['tinbot_ingest_pps']} vs {s['baseline_ingest_pps']} "
-            f"passages/s; retrieval p95 {s['retrieval_p95']} vs {s['baseline_p95']} ms; answer "
-            f"p50/p95 {s['answer_p50']}/{s['answer_p95']} ms"
+            f"{label} {mode} {embedder_label(kind)}: ingest {s['tinbot_ingest_pps']} vs "
+            f"{s['baseline_ingest_pps']} passages/s; retrieval p95 {s['retrieval_p95']} vs "
+            f"{s['baseline_p95']} ms; answer p50/p95 {s['answer_p50']}/{s['answer_p95']} ms"
         )
         results["meta"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         write_outputs(results, out)

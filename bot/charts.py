@@ -143,3 +143,23 @@ def render_png(chart: Chart) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def caption(chart: Chart, titles: dict[str, str]) -> str:
+    """The chart's sources, "[n] title" per line, within a photo caption's 1,024 characters."""
+    lines = [f"[{n}] {titles.get(a, a)}" for n, a in enumerate(chart.sources, start=1)]
+    text = "\n".join(lines)
+    if len(text) > 900:
+        text = text[:900].rsplit("\n", 1)[0] + "\n…"
+    return text
+
+
+def answer_chart(figures: Sequence[Fact], question: str) -> Chart | None:
+    """A chart for a fact answer whose figures span places or periods (a comparison, a
+    total, a list); None for one place in one period, which a sentence says better."""
+    places = {f.place_key for f in figures}
+    periods = {(f.year_from, f.year_to) for f in figures}
+    if len(places) < 2 and len(periods) < 2:
+        return None
+    title = question if len(question) <= 70 else question[:69].rsplit(" ", 1)[0] + "…"
+    return plan_chart(figures, title)

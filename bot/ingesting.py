@@ -23,6 +23,7 @@ from tqdm import tqdm
 from bot.datadir import DataDir
 from bot.errors import IngestError
 from bot.settings import Settings
+from bot.signatures import KnownSignatures
 from bot.types import IngestReport, IngestResult, IngestStatus
 from bot.writing import ArticleWriter
 from index.embeddings import Embedder
@@ -107,7 +108,7 @@ class Ingester:
         self.embedder = embedder
         self.on_new_vectors = on_new_vectors
         self.writer = ArticleWriter(data, store, lexical, facts, embedder, settings)
-        self._signatures: tuple[list[str], np.ndarray, dict[str, int]] | None = None
+        self.signatures = KnownSignatures(store)
 
     @property
     def settings(self) -> Settings:
@@ -121,7 +122,7 @@ class Ingester:
     def write_lock(self) -> Iterator[None]:
         with self.data.write_lock():
             # Another process may have written since this one last held the lock.
-            self._signatures = None
+            self.signatures.forget()
             yield
 
     def limits(self) -> LoadLimits:
@@ -306,7 +307,9 @@ class Ingester:
                 ),
                 raw,
             )
-        near = self._near_duplicate(sig, article.article_id)
+        near = self.signatures.nearest(
+            sig, article.article_id, self.settings.near_duplicate_threshold
+        )
         reason = None
         replaced: Article | None = None
         if near is not None:
@@ -344,14 +347,14 @@ class Ingester:
                 ]
             )
         except IngestError as exc:
-            self._signatures = None
+            self.signatures.forget()
             return [
                 _with_warnings(IngestResult(p.article.origin, "failed", reason=str(exc)), p.raw)
                 for p in batch
             ]
         results: list[IngestResult] = []
         for p in batch:
-            self._remember_signature(p.article.article_id, p.signature)
+            self.signatures.remember(p.article.article_id, p.signature)
             if p.replaces is not None:
                 self._remove_locked(p.replaces)
             status: IngestStatus = "updated" if p.existing is not None else "added"
@@ -365,37 +368,6 @@ class Ingester:
             )
             results.append(_with_warnings(result, p.raw))
         return results
-
-    def _near_duplicate(self, sig: Signature, article_id: str) -> tuple[Article, float] | None:
-        if self._signatures is None:
-            # Loaded once per write session, then kept up to date by this writer (the lock
-            # guarantees no other one), instead of re-reading every signature per article.
-            ids, matrix = self.store.signatures()
-            self._signatures = (ids, matrix, {a: i for i, a in enumerate(ids)})
-        ids, matrix, _ = self._signatures
-        if not ids:
-            return None
-        best = most_similar(sig, matrix)
-        if best is not None and ids[best[0]] == article_id:
-            # The article's own previous version: compare with everything else.
-            others = [i for i, a in enumerate(ids) if a != article_id]
-            found = most_similar(sig, matrix[others]) if others else None
-            best = None if found is None else (others[found[0]], found[1])
-        if best is None or best[1] < self.settings.near_duplicate_threshold:
-            return None
-        other = self.store.get(ids[best[0]])
-        return None if other is None else (other, best[1])
-
-    def _remember_signature(self, article_id: str, sig: Signature) -> None:
-        if self._signatures is None:
-            return
-        ids, matrix, index = self._signatures
-        if article_id in index:
-            matrix[index[article_id]] = sig
-            return
-        index[article_id] = len(ids)
-        ids.append(article_id)
-        self._signatures = (ids, np.vstack([matrix, sig]) if matrix.size else sig[None, :], index)
 
     def _prune(self, folders: Sequence[Path]) -> list[IngestResult]:
         results: list[IngestResult] = []
@@ -418,7 +390,7 @@ class Ingester:
         return self.writer.recover()
 
     def _remove_locked(self, article: Article) -> None:
-        self._signatures = None
+        self.signatures.forget()
         self.writer.remove(article)
 
     def remove(self, id_or_origin: str) -> Article | None:

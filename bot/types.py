@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from index.models import ArticleInfo, Stats
+from ingest.facts import Fact
 
 __all__ = [
     "Answer",
@@ -49,6 +50,8 @@ class Answer:
     # Which answerer produced it ("extractive", "llm:openai", ...) and why a fallback happened.
     answerer: str = "extractive"
     notes: list[str] = field(default_factory=list)
+    # The facts a fact-table answer states (front ends may chart them); empty otherwise.
+    figures: list[Fact] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {

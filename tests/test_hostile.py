@@ -292,6 +292,29 @@ def test_a_question_that_is_not_utf8_is_one_line(ingested: Path) -> None:
     one_line_error(result, "--article", "\\xff")
 
 
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        # FTS5 query syntax is searched as words, never parsed as a query.
+        ('"Mường Ảng" OR kết* NEAR(a b) ^đảng viên năm 2021 bao nhiêu?', True),
+        # Bidi overrides and zero-width characters around the words.
+        ("\u202eMường Ảng\u202c kết nạp bao nhiêu\u200b đảng viên năm 2021?", True),
+        # One letter under 999 combining marks: bounded before the embedder, then refused.
+        ("a" + "\u0301" * 999, False),
+    ],
+)
+def test_hostile_questions_get_an_answer_or_a_refusal(
+    ingested: Path, question: str, answered: bool
+) -> None:
+    result = run("ask", question, "--json", data=ingested)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["refused"] is not answered
+    if answered:
+        assert "95" in answer["answer"]
+
+
 # --- 9: symlinks -------------------------------------------------------------------------------
 def test_folder_walks_do_not_follow_symlinks_out_of_the_folder(tmp_path: Path) -> None:
     outside = tmp_path / "outside"

@@ -234,6 +234,11 @@ def test_hostile_input_gets_clear_replies_and_changes_nothing(
         api, '<a href="javascript:alert(1)">Tuần Giáo</a> <script>x</script> & bao nhiêu?'
     )
     assert "<script>" not in injection.params["text"]
+    # FTS5 syntax and a NUL byte are words to search; bidi overrides do not hide the place.
+    fts = ask(api, 'Tuần Giáo" OR kết* NEAR(a b) \x00 bao nhiêu đảng viên?').params["text"]
+    assert "huyện Tuần Giáo" in fts and "[1]" in fts
+    rtl = ask(api, "\u202eTuần Giáo\u202c kết nạp bao nhiêu đảng viên?").params["text"]
+    assert has_number(rtl, "470")
     markdown = ask(api, "*Tuần Giáo* _kết nạp_ [bấm](http://evil.example) `code` bao nhiêu?")
     assert "evil" not in str(markdown.params.get("reply_markup"))
     refusal = ask(api, "/ingest https://example.com/bai.html", user_id=STRANGER).params["text"]

@@ -9,16 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.telegram.callback_data import FeedbackRef, PageRef, SourceRef, decode, encode, fits
 from bot.telegram.format import (
     MAX_MESSAGE,
-    FeedbackRef,
-    PageRef,
-    SourceRef,
     answer_buttons,
-    decode,
-    encode,
     esc,
-    fits,
     format_date,
     page_buttons,
     pages,

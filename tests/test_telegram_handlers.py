@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram import Update
+from telegram import InputTextMessageContent, Update
 from telegram.ext import Application
 
 from bot.errors import ConfigError
@@ -31,7 +31,7 @@ from bot.telegram.base import MSG_NOT_ADMIN, PRESSES_PER_MINUTE
 from bot.telegram.callbacks import MSG_PRESSES_TOO_FAST
 from bot.telegram.feedback import FeedbackStore
 from bot.telegram.format import format_timestamp, render_answer
-from bot.telegram.inline import INLINE_CACHE_SECONDS, INLINE_QUERIES_PER_QUESTION
+from bot.telegram.inline import INLINE_CACHE_SECONDS, INLINE_QUERIES_PER_QUESTION, inline_answer
 from bot.telegram.ratelimit import SlidingWindowLimiter
 from bot.types import Answer, Citation
 from tests.helpers import (
@@ -49,7 +49,9 @@ from tests.telegram_standin import (
     BotAPI,
     Call,
     RecordingRequest,
+    parse_html,
     samples_data_dir,
+    utf16_len,
 )
 
 OTHER = 3003
@@ -703,10 +705,12 @@ async def test_inline_query_offers_the_cited_answer_once_per_question(
 
 async def test_inline_results_link_their_source(bot: Harness, service: Tinbot) -> None:
     admin = bot.api.user(ADMIN, "Quản trị")
-    origin = "https://example.com/muong-ang-ket-nap-dang-vien"
-    upload = bot.api.upload("muong-ang.txt", admin, MUONG_ANG.encode(), caption=origin)
+    # An article of its own (the service is shared): the upload's caption gives its address.
+    origin = "https://example.com/nam-po-ket-nap-dang-vien"
+    text = MUONG_ANG.replace("Mường Ảng", "Nậm Pồ")
+    upload = bot.api.upload("nam-po.txt", admin, text.encode(), caption=origin)
     assert "Đã thêm" in only_reply(await bot.process(upload)).params["text"]
-    question = "Mường Ảng kết nạp bao nhiêu đảng viên năm 2021?"
+    question = "Nậm Pồ kết nạp bao nhiêu đảng viên năm 2021?"
     calls = await bot.process(bot.api.inline(question, bot.api.user(USER)))
     [result, *_] = inline_answer_of(calls).params["results"]
     assert has_number(result["title"], "95")
@@ -738,3 +742,34 @@ async def test_inline_queries_are_limited_per_person_and_by_the_allow_list(
         stranger = bot.api.user(4004)
         refused = inline_answer_of(await bot.process(bot.api.inline(questions[0], stranger)))
         assert refused.params["results"] == [] and refused.params["is_personal"] is True
+
+
+async def test_a_comparison_answer_comes_with_a_chart(bot: Harness) -> None:
+    calls = await bot.say("Tuần Giáo và Núi Thành, nơi nào kết nạp nhiều đảng viên hơn?")
+    answer = only_reply(calls).params["text"]
+    assert has_number(answer, "470") and has_number(answer, "120")
+    photos = [c for c in calls if c.method == "sendPhoto"]
+    assert len(photos) == 1 and photos[0].error is None
+    assert photos[0].params["photo"].data.startswith(b"\x89PNG")
+    assert "Huyện Tuần Giáo" in photos[0].params["caption"]
+    # A single figure is said by its sentence; no chart.
+    calls = await bot.say(TUAN_GIAO_QUESTION)
+    assert not [c for c in calls if c.method == "sendPhoto"]
+
+
+def test_inline_results_fit_telegram_however_long_the_answer() -> None:
+    citation = Citation(1, "a1", "Bài <một>", "2018-04-13", "https://example.com/a", "q", 0, 1)
+    lead = "470 đảng viên — huyện Tuần Giáo [1]"
+    quotes = "\n".join(f"“Câu trích dài số {i}: {'đảng viên ' * 30}” [1]" for i in range(40))
+    answer = Answer("q?", f"{lead}\n{quotes}", refused=False, citations=[citation])
+    [result] = inline_answer("q?", answer).results
+    assert result.title == "470 đảng viên — huyện Tuần Giáo"
+    assert result.description == "[1] Bài <một> — 13/04/2018"
+    message = result.input_message_content
+    assert isinstance(message, InputTextMessageContent)
+    # Too long for one message: the lead line and the sources, still valid Telegram HTML.
+    assert parse_html(message.message_text).startswith(lead)
+    assert "Bài &lt;một&gt;" in message.message_text
+    assert utf16_len(parse_html(message.message_text)) <= 4096
+    only_quotes = replace(answer, text="“Chỉ một câu trích.” [1]\n“Câu nữa.” [1]")
+    assert [r.title for r in inline_answer("q?", only_quotes).results] == ["“Chỉ một câu trích.”"]

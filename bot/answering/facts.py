@@ -52,9 +52,12 @@ class _Composer:
 
     store: ArticleStore
     citations: list[Citation] = field(default_factory=list)
+    figures: list[Fact] = field(default_factory=list)  # every fact the answer states
     _numbers: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def cite(self, fact: Fact) -> int:
+        if fact not in self.figures:
+            self.figures.append(fact)
         key = (fact.article_id, fact.start)
         if key not in self._numbers:
             n = len(self._numbers) + 1
@@ -190,6 +193,7 @@ class FactsAnswerer:
             language=query.language,
             answerer=f"facts:{qtype}",
             notes=[n.removeprefix("Lưu ý: ") for n in notes],
+            figures=composer.figures,
         )
 
     def best(self, spec: Spec, place: str | None) -> Fact | None:

@@ -36,12 +36,12 @@ from telegram.ext import (
 from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.telegram.admin import AdminHandlers
+from bot.telegram.callback_data import ASK_PREFIX
 from bot.telegram.callbacks import CallbackHandlers
 from bot.telegram.commands import CommandHandlers
 from bot.telegram.delivery import DeliveringRateLimiter, DeliveryUnknown
 from bot.telegram.feedback import FeedbackStore
 from bot.telegram.follow import FollowHandlers
-from bot.telegram.format import ASK_PREFIX
 from bot.telegram.inline import InlineHandlers
 from bot.telegram.ratelimit import SlidingWindowLimiter
 

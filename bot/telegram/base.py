@@ -26,8 +26,9 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.settings import Settings
+from bot.telegram.callback_data import Button, encode
 from bot.telegram.feedback import FeedbackStore
-from bot.telegram.format import SOURCES_PER_PAGE, Button, encode, split_message
+from bot.telegram.format import SOURCES_PER_PAGE, split_message
 from bot.telegram.ratelimit import SlidingWindowLimiter
 
 if TYPE_CHECKING:

@@ -9,13 +9,9 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.telegram.base import HandlerBase, markup
+from bot.telegram.callback_data import Button, FeedbackRef, PageRef, SourceRef, decode
 from bot.telegram.format import (
     CONTEXT_CHARS,
-    Button,
-    FeedbackRef,
-    PageRef,
-    SourceRef,
-    decode,
     is_url,
     page_buttons,
     pages,

@@ -24,6 +24,7 @@ from bot.telegram.format import (
     render_stats,
 )
 from bot.telegram.stream import AnswerPreview, pacer_for
+from bot.types import Answer
 
 MAX_QUESTION_CHARS = 1000
 
@@ -224,6 +225,11 @@ class CommandHandlers(HandlerBase):
         keyboard = markup(answer_buttons(answer, answer_id))
         if preview is None or not await preview.finish(text, keyboard):
             await self.reply(message, text, keyboard=keyboard)
+        if answer.figures:
+            # A comparison, total or list across places or years: the figures as a chart too.
+            chart = await asyncio.to_thread(self._answer_chart, answer)
+            if chart is not None:
+                await message.reply_photo(chart[0], caption=chart[1], parse_mode=ParseMode.HTML)
 
     async def on_sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -265,8 +271,17 @@ class CommandHandlers(HandlerBase):
             text += f"\n\n… và {len(facts) - limit} số liệu khác (xem <code>tinbot facts</code>)."
         return f"<b>Số liệu về {esc(place[:100])}</b>\n\n{text}"
 
+    def _answer_chart(self, answer: Answer) -> tuple[bytes, str] | None:
+        from bot.charts import answer_chart, caption, render_png
+
+        chart = answer_chart(answer.figures, answer.question)
+        if chart is None:
+            return None
+        titles = {a.article_id: a.title for a in self.service.articles()}
+        return render_png(chart), esc(caption(chart, titles))
+
     def _place_chart(self, place: str) -> tuple[bytes, str] | None:
-        from bot.charts import plan_chart, render_png
+        from bot.charts import caption, plan_chart, render_png
 
         facts = self.service.facts.query(place=place[:100])
         if not facts:
@@ -275,12 +290,7 @@ class CommandHandlers(HandlerBase):
         if chart is None:
             return None
         titles = {a.article_id: a.title for a in self.service.articles()}
-        lines = [f"[{n}] {titles.get(a, a)}" for n, a in enumerate(chart.sources, start=1)]
-        # A photo's caption holds 1,024 characters; the sources are what it must carry.
-        caption = "\n".join(lines)
-        if len(caption) > 900:
-            caption = caption[:900].rsplit("\n", 1)[0] + "\n…"
-        return render_png(chart), esc(caption)
+        return render_png(chart), esc(caption(chart, titles))
 
 
 def _count(n: int) -> str:

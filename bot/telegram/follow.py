@@ -30,10 +30,9 @@ from telegram.ext import Application, ContextTypes
 
 from bot.follows import FollowNews, news_for, scan
 from bot.telegram.base import HandlerBase, markup
+from bot.telegram.callback_data import AskRef, decode
 from bot.telegram.delivery import DeliveryUnknown
 from bot.telegram.format import (
-    AskRef,
-    decode,
     digest_buttons,
     esc,
     follow_buttons,

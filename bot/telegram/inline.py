@@ -155,6 +155,7 @@ def inline_answer(question: str, answer: Answer) -> InlineAnswer:
     for i, line in enumerate(lead_lines(answer)[:MAX_RESULTS]):
         lead, cited = plain_lead(line)
         source = next((by_n[n] for n in cited if n in by_n), answer.citations[0])
+        lead = lead or source.title  # a line of markers only: Telegram needs a title
         details = [f"[{source.n}] {source.title}"]
         if date := format_date(source.date):
             details.append(date)

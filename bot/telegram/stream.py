@@ -8,9 +8,9 @@ comes only after the grounding checks, and is the extractive answer when they fa
 the preview message is edited into it, so the unchecked text does not stay behind.
 
 Updates are throttled: drafts at most every ``DRAFT_INTERVAL`` seconds, edits at most one a
-second per chat (Telegram's limit for editing), each spaced from the end of the previous one, and
-a flood-control wait (``retry_after``) pushes the next one back. A preview that falls behind
-skips to the latest text rather than replaying every step.
+second per chat (Telegram answers faster edits with flood control), each spaced from the end of
+the previous one, and a flood-control wait (``retry_after``) pushes the next one back. A
+preview that falls behind skips to the latest text rather than replaying every step.
 """
 
 from __future__ import annotations
@@ -62,26 +62,25 @@ def _seconds(retry_after: int | timedelta) -> float:
 
 
 class Pacer:
-    """Spaces one chat's preview updates: one at a time, each starting ``interval`` seconds
-    after the previous one finished, so Telegram sees them at least that far apart."""
+    """Spaces one chat's preview updates: one at a time, each starting a given number of
+    seconds after the previous one finished, so Telegram sees them at least that far apart."""
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
         self._ready_at = 0.0
 
     @asynccontextmanager
-    async def slot(self, interval: float) -> AsyncIterator[None]:
+    async def turn(self) -> AsyncIterator[Callable[[float], None]]:
+        """Wait for the chat's turn; the caller reports a call it made with the interval to
+        keep after it (a turn that made none leaves the next one free to go at once)."""
         async with self._lock:
             delay = self._ready_at - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            try:
-                yield
-            finally:
-                self._ready_at = max(self._ready_at, time.monotonic() + interval)
+            yield self.hold
 
     def hold(self, seconds: float) -> None:
-        """Telegram asked to wait (flood control): nothing more before then."""
+        """Nothing more before ``seconds`` from now (after a call, or when Telegram asks)."""
         self._ready_at = max(self._ready_at, time.monotonic() + seconds)
 
 
@@ -107,7 +106,8 @@ class AnswerPreview:
         loop = asyncio.get_running_loop()
 
         def on_text(raw: str) -> None:  # in the worker thread: never wait on Telegram there
-            loop.call_soon_threadsafe(self.show, raw)
+            with suppress(RuntimeError):  # the loop closed (shutdown): nothing left to show
+                loop.call_soon_threadsafe(self.show, raw)
 
         try:
             return await asyncio.to_thread(work, on_text)
@@ -153,13 +153,16 @@ class AnswerPreview:
             return False
         if len(split_message(text)) == 1:
             try:
-                async with self.pacer.slot(EDIT_INTERVAL):
-                    await placeholder.edit_text(
-                        text,
-                        parse_mode=ParseMode.HTML,
-                        link_preview_options=LinkPreviewOptions(is_disabled=True),
-                        reply_markup=keyboard,
-                    )
+                async with self.pacer.turn() as called:
+                    try:
+                        await placeholder.edit_text(
+                            text,
+                            parse_mode=ParseMode.HTML,
+                            link_preview_options=LinkPreviewOptions(is_disabled=True),
+                            reply_markup=keyboard,
+                        )
+                    finally:
+                        called(EDIT_INTERVAL)
                 return True
             except DeliveryUnknown:
                 raise  # it may well have arrived: sending it again could show it twice
@@ -174,18 +177,18 @@ class AnswerPreview:
             await self._wake.wait()
             if self._stopping:
                 return
-            interval = DRAFT_INTERVAL if self.drafts else EDIT_INTERVAL
-            async with self.pacer.slot(interval):
+            async with self.pacer.turn() as called:
                 self._wake.clear()
                 text = self._latest
                 if self._stopping or text is None or text == self._shown:
                     continue
                 self._sending = True
+                interval = DRAFT_INTERVAL if self.drafts else EDIT_INTERVAL
                 try:
                     await self._send(text)
                     self._shown = text
                 except RetryAfter as exc:
-                    self.pacer.hold(_seconds(exc.retry_after))
+                    called(_seconds(exc.retry_after))
                     self._wake.set()  # the latest text, once the wait is over
                 except TelegramError as exc:
                     self._failed(exc)
@@ -195,6 +198,7 @@ class AnswerPreview:
                     return
                 finally:
                     self._sending = False
+                    called(interval)
 
     async def _send(self, text: str) -> None:
         if self.drafts:
