@@ -25,12 +25,13 @@ from bot.errors import IngestError
 from bot.settings import Settings
 from bot.signatures import KnownSignatures
 from bot.types import IngestReport, IngestResult, IngestStatus
-from bot.writing import ArticleWriter
+from bot.writing import ArticleWriter, Write
 from index.embeddings import Embedder
 from index.facts import FactStore
 from index.lexical import LexicalIndex
 from index.store import ArticleStore
 from index.vectors import VectorStore
+from ingest.facts import Fact, extract_facts
 from ingest.loaders import LoadLimits, expand_source, is_url, load, load_bytes
 from ingest.models import Article, Chunk, RawDocument
 from ingest.pipeline import prepare
@@ -42,7 +43,7 @@ logger = logging.getLogger(__name__)
 READ_AHEAD = 4  # sources read and cleaned ahead of the one being written
 
 # A read source: what failed, or the document, its cleaned article and its fingerprint.
-_Read = IngestResult | tuple[RawDocument, Article, Signature]
+_Read = IngestResult | tuple[RawDocument, Article, Signature, list[Fact]]
 
 
 @dataclass
@@ -57,6 +58,7 @@ class _Planned:
     chunks: list[Chunk]
     reason: str | None = None
     replaces: Article | None = None
+    facts: list[Fact] | None = None  # read ahead with the source
 
 
 class _Lock:
@@ -185,10 +187,10 @@ class Ingester:
                     bar.update()
                     continue
                 lock.take()
-                raw, article, sig = read
+                raw, article, sig, facts = read
                 if self._depends_on(batch, article, sig):
                     flush()  # the batch must be in the store before this one is compared to it
-                planned = self._plan(raw, article, sig, slot)
+                planned = self._plan(raw, article, sig, slot, facts)
                 if isinstance(planned, IngestResult):
                     results[slot] = planned
                     bar.update()
@@ -233,7 +235,8 @@ class Ingester:
             article = prepare(raw)
         except IngestError as exc:
             return _with_warnings(IngestResult(raw.origin, "failed", reason=str(exc)), raw)
-        return raw, article, signature(article.text)
+        # Figures are read here too: pure Python, while the main thread waits on Chroma.
+        return raw, article, signature(article.text), extract_facts(article)
 
     def ingest_bytes(self, data: bytes, *, filename: str, origin: str) -> IngestReport:
         report = IngestReport()
@@ -265,20 +268,27 @@ class Ingester:
 
     def _depends_on(self, batch: Sequence[_Planned], article: Article, sig: Signature) -> bool:
         """Whether deciding about ``article`` needs the batch written first: the same origin,
-        text or id, or a near-duplicate of an article in the batch."""
+        text or id, or — when the policy skips or replaces near-duplicates — a near-duplicate
+        of an article in the batch. (Kept both, a near-duplicate only changes the report's
+        words, and the batch's signatures are known before it is written.)"""
         for planned in batch:
             other = planned.article
             if article.origin == other.origin or article.content_hash == other.content_hash:
                 return True
             if article.article_id == other.article_id:
                 return True
-        if not batch:
+        if not batch or self.settings.near_duplicates == "keep-both":
             return False
         best = most_similar(sig, np.stack([p.signature for p in batch]))
         return best is not None and best[1] >= self.settings.near_duplicate_threshold
 
     def _plan(
-        self, raw: RawDocument, article: Article, sig: Signature, slot: int
+        self,
+        raw: RawDocument,
+        article: Article,
+        sig: Signature,
+        slot: int,
+        facts: list[Fact] | None = None,
     ) -> IngestResult | _Planned:
         """What to do with a cleaned article: a final result (unchanged, alias, skipped,
         failed), or the passages to embed and write."""
@@ -336,13 +346,22 @@ class Ingester:
                 ),
                 raw,
             )
-        return _Planned(slot, raw, article, existing, sig, chunks, reason, replaced)
+        # Later articles of the same batch are compared with this one too.
+        self.signatures.remember(article.article_id, sig, article)
+        return _Planned(slot, raw, article, existing, sig, chunks, reason, replaced, facts)
 
     def _write_batch(self, batch: Sequence[_Planned]) -> list[IngestResult]:
         try:
             self.writer.write(
                 [
-                    (p.article, p.existing, p.chunks, p.raw.text, p.signature.tobytes())
+                    Write(
+                        p.article,
+                        p.existing,
+                        p.chunks,
+                        p.raw.text,
+                        p.signature.tobytes(),
+                        p.facts,
+                    )
                     for p in batch
                 ]
             )
@@ -352,9 +371,9 @@ class Ingester:
                 _with_warnings(IngestResult(p.article.origin, "failed", reason=str(exc)), p.raw)
                 for p in batch
             ]
+        self.signatures.written()
         results: list[IngestResult] = []
         for p in batch:
-            self.signatures.remember(p.article.article_id, p.signature)
             if p.replaces is not None:
                 self._remove_locked(p.replaces)
             status: IngestStatus = "updated" if p.existing is not None else "added"

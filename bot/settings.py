@@ -75,7 +75,7 @@ class Settings:
         ),
     )
     ingest_batch: int = field(
-        default=256,
+        default=512,
         metadata=_meta(
             "TINBOT_INGEST_BATCH",
             "Passages embedded and written together during an ingest (1 = article by article).",

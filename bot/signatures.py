@@ -17,10 +17,13 @@ class KnownSignatures:
     def __init__(self, store: ArticleStore) -> None:
         self.store = store
         self._loaded: tuple[list[str], np.ndarray, dict[str, int]] | None = None
+        self._unwritten: dict[str, Article] = {}  # remembered before their batch is written
 
     def forget(self) -> None:
-        """Another process may have written: read them again when next needed."""
+        """Another process may have written, or a batch failed: read them again when next
+        needed."""
         self._loaded = None
+        self._unwritten.clear()
 
     def nearest(
         self, sig: Signature, article_id: str, threshold: float
@@ -40,10 +43,17 @@ class KnownSignatures:
             best = None if found is None else (others[found[0]], found[1])
         if best is None or best[1] < threshold:
             return None
-        other = self.store.get(ids[best[0]])
+        other = self._unwritten.get(ids[best[0]]) or self.store.get(ids[best[0]])
         return None if other is None else (other, best[1])
 
-    def remember(self, article_id: str, sig: Signature) -> None:
+    def written(self) -> None:
+        """The batch is in the store: its articles are found there from now on."""
+        self._unwritten.clear()
+
+    def remember(self, article_id: str, sig: Signature, article: Article | None = None) -> None:
+        """Count ``sig`` as stored (``article``: about to be, in the batch being built)."""
+        if article is not None:
+            self._unwritten[article_id] = article
         if self._loaded is None:
             return
         ids, matrix, index = self._loaded

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.datadir import DataDir
 from bot.errors import IngestError
@@ -20,13 +21,23 @@ from index.facts import FactStore
 from index.lexical import LexicalIndex
 from index.store import ArticleStore
 from ingest.chunking import chunk_article
-from ingest.facts import extract_facts
+from ingest.facts import Fact, extract_facts
 from ingest.models import Article, Chunk
 
 logger = logging.getLogger(__name__)
 
-# An article to write: (article, its stored version, passages, raw text, minhash).
-Write = tuple[Article, Article | None, list[Chunk], str | None, bytes | None]
+
+@dataclass
+class Write:
+    """An article to write, with its stored version (None if new) and its passages; its facts
+    may be extracted ahead (in the reader thread), else they are extracted here."""
+
+    article: Article
+    existing: Article | None
+    chunks: list[Chunk]
+    raw_text: str | None = None
+    minhash: bytes | None = None
+    facts: list[Fact] | None = None
 
 
 def embedding_context(article: Article) -> str:
@@ -64,7 +75,7 @@ class ArticleWriter:
         chunks = self.chunks(article)
         if not chunks:
             raise IngestError(f"{article.origin}: no passages after cleaning")
-        self.write([(article, existing, chunks, None, None)])
+        self.write([Write(article, existing, chunks)])
         return len(chunks)
 
     def write(self, items: Sequence[Write]) -> None:
@@ -74,20 +85,20 @@ class ArticleWriter:
         Vectors first, then the transaction that makes the passages live: a crash in between
         leaves only unreferenced vectors, which retrieval ignores and ``recover`` deletes on the
         next write (the pending marker names every article of the batch)."""
-        contexts = [embedding_context(article) for article, *_ in items]
+        contexts = [embedding_context(w.article) for w in items]
         texts = [
             f"{context}\n{c.text}"
-            for context, (_, _, chunks, _, _) in zip(contexts, items, strict=True)
-            for c in chunks
+            for context, w in zip(contexts, items, strict=True)
+            for c in w.chunks
         ]
         vectors = self._embed_cached(texts)
-        facts = [extract_facts(article) for article, *_ in items]
+        facts = [extract_facts(w.article) if w.facts is None else w.facts for w in items]
         old_ids: set[str] = set()
-        for _, existing, _, _, _ in items:
-            if existing is not None:
-                old_ids.update(c.chunk_id for c in self.store.chunks_of(existing.article_id))
-        every = [c for _, _, chunks, _, _ in items for c in chunks]
-        self.data.mark_pending([article.article_id for article, *_ in items])
+        for w in items:
+            if w.existing is not None:
+                old_ids.update(c.chunk_id for c in self.store.chunks_of(w.existing.article_id))
+        every = [c for w in items for c in w.chunks]
+        self.data.mark_pending([w.article.article_id for w in items])
         self.data.vectors_will_change()
         self.data.vectors.upsert(
             [c.chunk_id for c in every],
@@ -99,14 +110,14 @@ class ArticleWriter:
             [c.text for c in every],
         )
         with self.store.transaction() as conn:
-            for (article, _, chunks, raw_text, minhash), context, article_facts in zip(
-                items, contexts, facts, strict=True
-            ):
+            indexed = []
+            for w, context, article_facts in zip(items, contexts, facts, strict=True):
                 stored = self.store.put(
-                    conn, article, chunks, context, raw_text=raw_text, minhash=minhash
+                    conn, w.article, w.chunks, context, raw_text=w.raw_text, minhash=w.minhash
                 )
-                self.lexical.add(conn, stored, article.title)
-                self.facts.replace(conn, article.article_id, article_facts)
+                indexed.append((stored, w.article.title))
+                self.facts.replace(conn, w.article.article_id, article_facts)
+            self.lexical.add_many(conn, indexed)
         stale = old_ids - {c.chunk_id for c in every}
         if stale:
             self.data.vectors.delete(stale)

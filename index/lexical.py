@@ -85,8 +85,17 @@ class LexicalIndex:
 
     def add(self, conn: sqlite3.Connection, chunks: Sequence[StoredChunk], title: str) -> None:
         """Index passages; call inside the store's transaction that inserted them."""
-        title_exact, title_folded = index_terms(title)
-        rows = [(c.id, *index_terms(c.text), title_exact, title_folded) for c in chunks]
+        self.add_many(conn, [(chunks, title)])
+
+    def add_many(
+        self, conn: sqlite3.Connection, articles: Sequence[tuple[Sequence[StoredChunk], str]]
+    ) -> None:
+        """Index the passages of several articles (each with its title) in one go: the term
+        counts of a batch are summed before they are written, so a common term is one update."""
+        rows = []
+        for chunks, title in articles:
+            title_exact, title_folded = index_terms(title)
+            rows += [(c.id, *index_terms(c.text), title_exact, title_folded) for c in chunks]
         conn.executemany(
             "INSERT INTO lexical(rowid, exact, folded, title_exact, title_folded) "
             "VALUES (?, ?, ?, ?, ?)",
