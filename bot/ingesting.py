@@ -87,6 +87,10 @@ class _Lock:
         self.release()
 
 
+def _unexpected(exc: Exception) -> str:
+    return f"could not be read ({type(exc).__name__}: {exc}; `tinbot --verbose` logs where)"
+
+
 def _with_warnings(result: IngestResult, raw: RawDocument) -> IngestResult:
     """What the loader had to repair to read the source goes with its result."""
     return replace(result, warnings=raw.warnings) if raw.warnings else result
@@ -226,17 +230,24 @@ class Ingester:
 
     @staticmethod
     def _read(origin: str, limits: LoadLimits) -> _Read:
-        """Load, clean and fingerprint one source (in the reader thread)."""
+        """Load, clean and fingerprint one source (in the reader thread). Whatever goes wrong
+        with one source is that source's failure: the rest of a folder is still ingested."""
         try:
             raw = load(origin, limits)
         except IngestError as exc:
             return IngestResult(origin, "failed", reason=str(exc))
+        except Exception as exc:  # a loader's bug must not end the whole ingest
+            logger.debug("reading %s failed", origin, exc_info=True)
+            return IngestResult(origin, "failed", reason=_unexpected(exc))
         try:
             article = prepare(raw)
+            # Figures are read here too: pure Python, while the main thread waits on Chroma.
+            return raw, article, signature(article.text), extract_facts(article)
         except IngestError as exc:
             return _with_warnings(IngestResult(raw.origin, "failed", reason=str(exc)), raw)
-        # Figures are read here too: pure Python, while the main thread waits on Chroma.
-        return raw, article, signature(article.text), extract_facts(article)
+        except Exception as exc:
+            logger.debug("cleaning %s failed", origin, exc_info=True)
+            return _with_warnings(IngestResult(raw.origin, "failed", reason=_unexpected(exc)), raw)
 
     def ingest_bytes(self, data: bytes, *, filename: str, origin: str) -> IngestReport:
         report = IngestReport()

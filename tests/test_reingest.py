@@ -16,7 +16,7 @@ import pytest
 from bot.service import Tinbot
 from bot.settings import Settings
 from bot.watch import Watcher
-from tests.helpers import CountingEmbedder, has_number
+from tests.helpers import MUONG_ANG, CountingEmbedder, has_number
 
 STORY = """Huyện Mường Ảng kết nạp đảng viên mới
 
@@ -352,3 +352,30 @@ def test_a_second_writer_waits_then_is_refused_clearly_while_readers_go_on(
         holder.wait()
     assert bot.ingest([str(other)]).count("added") == 1
     assert counts(bot)["articles"] == 2
+
+
+def test_an_unexpected_error_in_one_source_fails_that_source_only(
+    tmp_path: Path, embedder: CountingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in a loader (not a refusal it knows how to word) is reported against its file
+    and the rest of the folder is ingested; no traceback ends the batch."""
+    import bot.ingesting
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(MUONG_ANG, encoding="utf-8")
+    (folder / "b.txt").write_text(MUONG_ANG.replace("Mường Ảng", "Tủa Chùa"), encoding="utf-8")
+    real_load = bot.ingesting.load
+
+    def buggy(origin: str, limits: object) -> object:
+        if origin.endswith("a.txt"):
+            raise KeyError("a loader bug")
+        return real_load(origin, limits)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bot.ingesting, "load", buggy)
+    with Tinbot(Settings(data_dir=tmp_path / "data"), embedder) as service:
+        report = service.ingest([str(folder)])
+        failed = [r for r in report.results if r.status == "failed"]
+        assert [Path(r.origin).name for r in failed] == ["a.txt"]
+        assert "KeyError" in (failed[0].reason or "")
+        assert report.count("added") == 1
