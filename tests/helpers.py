@@ -103,3 +103,14 @@ def button(call: Call, prefix: str) -> dict[str, Any]:
     found = [b for b in buttons(call) if b.get("callback_data", "").startswith(prefix)]
     assert found, buttons(call)
     return found[0]
+
+
+def update_transcript(doc: Path, markers: re.Pattern[str], transcript: str) -> None:
+    """Put ``transcript`` between the markers in ``doc`` (run with UPDATE_TELEGRAM_TRANSCRIPT=1:
+    the docs show what the end-to-end test recorded)."""
+    text = doc.read_text(encoding="utf-8")
+    assert markers.search(text), f"{doc.name} lost its transcript markers"
+    doc.write_text(
+        markers.sub(lambda m: m.group(1) + "\n" + transcript + "\n" + m.group(3), text),
+        encoding="utf-8",
+    )

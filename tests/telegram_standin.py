@@ -493,17 +493,22 @@ class BotAPI:
             raise BadRequest("Forbidden: bot was blocked by the user", 403)
         raw, visible = self._message_text(params)
         _check_markup(params.get("reply_markup"))
+        message = self._bot_message(params["chat_id"], text=visible)
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        self._log(_md_bot_message(visible, params.get("reply_markup")))
+        return message
+
+    def _bot_message(self, chat_id: Any, **content: Any) -> dict[str, Any]:
+        """A message from the bot, stored so that it can be edited, pressed or replied to."""
         message: dict[str, Any] = {
             "message_id": next(self._ids),
             "date": int(time.time()),
-            "chat": self._chat(params["chat_id"]),
+            "chat": self._chat(chat_id),
             "from": self.bot_user,
-            "text": visible,
+            **content,
         }
-        if params.get("reply_markup"):
-            message["reply_markup"] = params["reply_markup"]
         self.messages[(message["chat"]["id"], message["message_id"])] = message
-        self._log(_md_bot_message(visible, params.get("reply_markup")))
         return message
 
     def _api_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -521,12 +526,9 @@ class BotAPI:
         if utf16_len(visible) > MAX_CAPTION:
             raise BadRequest("Bad Request: message caption is too long")
         _check_markup(params.get("reply_markup"))
-        message: dict[str, Any] = {
-            "message_id": next(self._ids),
-            "date": int(time.time()),
-            "chat": self._chat(params["chat_id"]),
-            "from": self.bot_user,
-            "photo": [
+        message = self._bot_message(
+            params["chat_id"],
+            photo=[
                 {
                     "file_id": f"AgACAgIAAxkBAAI{len(self.photos) + 1:04d}",
                     "file_unique_id": f"AQAD{len(self.photos) + 1:04d}",
@@ -535,11 +537,10 @@ class BotAPI:
                     "file_size": len(photo.data),
                 }
             ],
-        }
+        )
         if visible:
             message["caption"] = visible
         self.photos.append(photo.data)
-        self.messages[(message["chat"]["id"], message["message_id"])] = message
         shown = f"🖼 *chart* ({len(photo.data) // 1024} KB)"
         if visible:
             shown += "\n\n" + "\n".join(f"> {_md_escape(line)}" for line in visible.split("\n"))

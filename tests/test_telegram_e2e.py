@@ -24,7 +24,15 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
-from tests.helpers import MUONG_ANG, TUAN_GIAO_QUESTION, button, buttons, free_port, has_number
+from tests.helpers import (
+    MUONG_ANG,
+    TUAN_GIAO_QUESTION,
+    button,
+    buttons,
+    free_port,
+    has_number,
+    update_transcript,
+)
 from tests.telegram_standin import (
     ADMIN,
     TOKEN,
@@ -314,12 +322,7 @@ def test_shutdown_is_clean_and_the_transcript_is_written(
     assert "**👤 Lan:** Huyện ủy Tuần Giáo đã kết nạp được bao nhiêu đảng viên?" in transcript
     assert "`[ 📄 [1] ]`" in transcript
     if os.environ.get("UPDATE_TELEGRAM_TRANSCRIPT"):
-        doc = DOC.read_text(encoding="utf-8")
-        assert TRANSCRIPT_RE.search(doc), "docs/telegram.md lost its transcript markers"
-        DOC.write_text(
-            TRANSCRIPT_RE.sub(lambda m: m.group(1) + "\n" + transcript + "\n" + m.group(3), doc),
-            encoding="utf-8",
-        )
+        update_transcript(DOC, TRANSCRIPT_RE, transcript)
 
 
 def test_docs_show_a_transcript_of_this_exchange() -> None:

@@ -29,7 +29,7 @@ from bot.telegram.feedback import FeedbackStore
 from bot.telegram.follow import MAX_FOLLOWS, parse_subject
 from index.follows import FollowStore
 from tests.conftest import REPO
-from tests.helpers import MUONG_ANG, button, buttons, has_number
+from tests.helpers import MUONG_ANG, button, buttons, has_number, update_transcript
 from tests.telegram_standin import (
     TOKEN,
     USER,
@@ -410,12 +410,7 @@ def test_follow_news_end_to_end(tmp_path: Path, tmp_path_factory: pytest.TempPat
     transcript = api.transcript_markdown()
     (tmp_path / "follow-transcript.md").write_text(transcript, encoding="utf-8")
     if os.environ.get("UPDATE_TELEGRAM_TRANSCRIPT"):
-        doc = DOC.read_text(encoding="utf-8")
-        assert TRANSCRIPT_RE.search(doc), "docs/telegram.md lost its follow transcript markers"
-        DOC.write_text(
-            TRANSCRIPT_RE.sub(lambda m: m.group(1) + "\n" + transcript + "\n" + m.group(3), doc),
-            encoding="utf-8",
-        )
+        update_transcript(DOC, TRANSCRIPT_RE, transcript)
 
 
 def test_docs_show_a_follow_notice() -> None:
