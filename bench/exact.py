@@ -13,6 +13,7 @@ pass still searches Chroma's index as built.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from index.vectors import DenseHit
 
+PAGE = 5000  # vectors read from Chroma per call
 TieKey = Callable[[str, dict[str, Any], str], Any]
 
 
@@ -50,14 +52,23 @@ class ExactIndex:
 
     @classmethod
     def from_collection(cls, collection: Any, *, tie_key: TieKey | None = None) -> ExactIndex:
-        got = collection.get(include=["embeddings", "metadatas", "documents"])
-        return cls(
-            list(got["ids"]),
-            np.asarray(got["embeddings"]),
-            [dict(m or {}) for m in got["metadatas"]],
-            [d or "" for d in got["documents"]],
-            tie_key=tie_key,
-        )
+        ids: list[str] = []
+        vectors: list[np.ndarray] = []
+        metadatas: list[dict[str, Any]] = []
+        documents: list[str] = []
+        # In pages: one get of a 100k collection binds more SQL variables than SQLite allows.
+        for offset in itertools.count(0, PAGE):
+            got = collection.get(
+                include=["embeddings", "metadatas", "documents"], limit=PAGE, offset=offset
+            )
+            if not got["ids"]:
+                break
+            ids += list(got["ids"])
+            vectors.append(np.asarray(got["embeddings"]))
+            metadatas += [dict(m or {}) for m in got["metadatas"]]
+            documents += [d or "" for d in got["documents"]]
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, 0))
+        return cls(ids, matrix, metadatas, documents, tie_key=tie_key)
 
     def nearest(
         self, vector: list[float], k: int, where_article: Collection[str] | None = None
