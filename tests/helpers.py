@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import unicodedata
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,3 +115,14 @@ def update_transcript(doc: Path, markers: re.Pattern[str], transcript: str) -> N
         markers.sub(lambda m: m.group(1) + "\n" + transcript + "\n" + m.group(3), text),
         encoding="utf-8",
     )
+
+
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A test server that does not print a traceback when a client hangs up early (a download
+    past its deadline, a bot restarting): only other errors are shown."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)

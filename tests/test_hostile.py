@@ -16,7 +16,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,7 @@ from index.store import ArticleStore
 from index.vectors import VectorStore
 from ingest.loaders import LoadLimits, decode, decode_with_warnings, expand_source, load, load_bytes
 from tests.conftest import REPO, SAMPLES
-from tests.helpers import MUONG_ANG, free_port, to_cp1258
+from tests.helpers import MUONG_ANG, QuietHTTPServer, free_port, to_cp1258
 from tests.telegram_standin import TOKEN
 
 TINBOT = [sys.executable, "-m", "bot"]
@@ -386,7 +386,7 @@ class _Slow(BaseHTTPRequestHandler):
 @pytest.fixture
 def slow_server() -> Iterator[str]:
     _Slow.started.clear()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    httpd = QuietHTTPServer(("127.0.0.1", 0), _Slow)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

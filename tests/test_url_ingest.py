@@ -6,13 +6,14 @@ import gzip
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from bot.errors import BlockedURLError, IngestError, SourceTooLargeError, UnsupportedSourceError
 from ingest.loaders import LoadLimits, check_host, load
 from tests.conftest import SAMPLES
+from tests.helpers import QuietHTTPServer
 
 ARTICLE_HTML = (
     "<html><head><title>Mường Ảng kết nạp đảng viên</title></head><body><article>"
@@ -82,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd = QuietHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
