@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
@@ -43,7 +43,8 @@ logger = logging.getLogger(__name__)
 READ_AHEAD = 4  # sources read and cleaned ahead of the one being written
 
 # A read source: what failed, or the document, its cleaned article and its fingerprint.
-_Read = IngestResult | tuple[RawDocument, Article, Signature, list[Fact]]
+# (None for the signature and figures of a text already stored: unchanged, or an alias.)
+_Read = IngestResult | tuple[RawDocument, Article, Signature | None, list[Fact] | None]
 
 
 @dataclass
@@ -176,7 +177,8 @@ class Ingester:
             ThreadPoolExecutor(1, thread_name_prefix="tinbot-read") as reader,
             _Lock(self) as lock,
         ):
-            for origin, future in self._read_ahead(reader, origins, limits):
+            known = self.store.content_hashes()
+            for origin, future in self._read_ahead(reader, origins, limits, known):
                 bar.set_postfix_str(Path(origin).name[-30:], refresh=False)
                 slot = len(results)
                 results.append(None)
@@ -191,7 +193,13 @@ class Ingester:
                     bar.update()
                     continue
                 lock.take()
-                raw, article, sig, facts = read
+                raw, article, maybe_sig, facts = read
+                unchanged = self._unchanged(raw, article)
+                if unchanged is not None:
+                    results[slot] = unchanged
+                    bar.update()
+                    continue
+                sig = maybe_sig if maybe_sig is not None else signature(article.text)
                 if self._depends_on(batch, article, sig):
                     flush()  # the batch must be in the store before this one is compared to it
                 planned = self._plan(raw, article, sig, slot, facts)
@@ -213,23 +221,27 @@ class Ingester:
         return report
 
     def _read_ahead(
-        self, reader: ThreadPoolExecutor, origins: Sequence[str], limits: LoadLimits
+        self,
+        reader: ThreadPoolExecutor,
+        origins: Sequence[str],
+        limits: LoadLimits,
+        known: Collection[str],
     ) -> Iterator[tuple[str, Future[_Read]]]:
         """Each origin with the future of its reading, ``READ_AHEAD`` submitted in advance."""
         pending: deque[tuple[str, Future[_Read]]] = deque()
         queue = iter(origins)
         for origin in queue:
-            pending.append((origin, reader.submit(self._read, origin, limits)))
+            pending.append((origin, reader.submit(self._read, origin, limits, known)))
             if len(pending) >= READ_AHEAD:
                 break
         while pending:
             yield pending.popleft()
             following = next(queue, None)
             if following is not None:
-                pending.append((following, reader.submit(self._read, following, limits)))
+                pending.append((following, reader.submit(self._read, following, limits, known)))
 
     @staticmethod
-    def _read(origin: str, limits: LoadLimits) -> _Read:
+    def _read(origin: str, limits: LoadLimits, known: Collection[str] = ()) -> _Read:
         """Load, clean and fingerprint one source (in the reader thread). Whatever goes wrong
         with one source is that source's failure: the rest of a folder is still ingested."""
         try:
@@ -241,6 +253,8 @@ class Ingester:
             return IngestResult(origin, "failed", reason=_unexpected(exc))
         try:
             article = prepare(raw)
+            if article.content_hash in known:
+                return raw, article, None, None  # unchanged or an alias: nothing to compute
             # Figures are read here too: pure Python, while the main thread waits on Chroma.
             return raw, article, signature(article.text), extract_facts(article)
         except IngestError as exc:
@@ -293,16 +307,9 @@ class Ingester:
         best = most_similar(sig, np.stack([p.signature for p in batch]))
         return best is not None and best[1] >= self.settings.near_duplicate_threshold
 
-    def _plan(
-        self,
-        raw: RawDocument,
-        article: Article,
-        sig: Signature,
-        slot: int,
-        facts: list[Fact] | None = None,
-    ) -> IngestResult | _Planned:
-        """What to do with a cleaned article: a final result (unchanged, alias, skipped,
-        failed), or the passages to embed and write."""
+    def _unchanged(self, raw: RawDocument, article: Article) -> IngestResult | None:
+        """The result for a text already stored: under this origin (unchanged), or under
+        another (recorded as an alias, not indexed twice)."""
         existing = self.store.by_origin(article.origin)
         if existing is not None and existing.content_hash == article.content_hash:
             return _with_warnings(
@@ -328,6 +335,22 @@ class Ingester:
                 ),
                 raw,
             )
+        return None
+
+    def _plan(
+        self,
+        raw: RawDocument,
+        article: Article,
+        sig: Signature,
+        slot: int,
+        facts: list[Fact] | None = None,
+    ) -> IngestResult | _Planned:
+        """What to do with a cleaned article: a final result (unchanged, alias, skipped,
+        failed), or the passages to embed and write."""
+        unchanged = self._unchanged(raw, article)
+        if unchanged is not None:
+            return unchanged
+        existing = self.store.by_origin(article.origin)
         near = self.signatures.nearest(
             sig, article.article_id, self.settings.near_duplicate_threshold
         )

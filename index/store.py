@@ -244,6 +244,10 @@ class ArticleStore:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def content_hashes(self) -> set[str]:
+        """The hash of every stored text: what a reader can skip the costly work for."""
+        return {str(r[0]) for r in self.conn.execute("SELECT content_hash FROM articles")}
+
     def origins(self) -> list[str]:
         return [str(r[0]) for r in self.conn.execute("SELECT origin FROM articles")]
 
