@@ -202,6 +202,11 @@ class Ingester:
                 sig = maybe_sig if maybe_sig is not None else signature(article.text)
                 if self._depends_on(batch, article, sig):
                     flush()  # the batch must be in the store before this one is compared to it
+                    unchanged = self._unchanged(raw, article)  # its twin may have been in it
+                    if unchanged is not None:
+                        results[slot] = unchanged
+                        bar.update()
+                        continue
                 planned = self._plan(raw, article, sig, slot, facts)
                 if isinstance(planned, IngestResult):
                     results[slot] = planned
@@ -286,6 +291,9 @@ class Ingester:
             article = prepare(raw)
         except IngestError as exc:
             return _with_warnings(IngestResult(raw.origin, "failed", reason=str(exc)), raw)
+        unchanged = self._unchanged(raw, article)
+        if unchanged is not None:
+            return unchanged
         planned = self._plan(raw, article, signature(article.text), 0)
         if isinstance(planned, IngestResult):
             return planned
@@ -345,11 +353,8 @@ class Ingester:
         slot: int,
         facts: list[Fact] | None = None,
     ) -> IngestResult | _Planned:
-        """What to do with a cleaned article: a final result (unchanged, alias, skipped,
-        failed), or the passages to embed and write."""
-        unchanged = self._unchanged(raw, article)
-        if unchanged is not None:
-            return unchanged
+        """What to do with a cleaned article that ``_unchanged`` found new or changed: a final
+        result (skipped, failed), or the passages to embed and write."""
         existing = self.store.by_origin(article.origin)
         near = self.signatures.nearest(
             sig, article.article_id, self.settings.near_duplicate_threshold

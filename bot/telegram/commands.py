@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from telegram import Chat, Message, MessageEntity, Update
 from telegram.constants import ParseMode
@@ -25,6 +26,9 @@ from bot.telegram.format import (
 )
 from bot.telegram.stream import AnswerPreview, pacer_for
 from bot.types import Answer
+
+if TYPE_CHECKING:
+    from bot.charts import Chart
 
 MAX_QUESTION_CHARS = 1000
 
@@ -249,8 +253,8 @@ class CommandHandlers(HandlerBase):
         if place:
             # "/stats Tuần Giáo": the figures reported for a place, each with its sentence, and
             # a chart of them when at least two compare.
-            await self.reply(message, await asyncio.to_thread(self._place_stats, place))
-            chart = await asyncio.to_thread(self._place_chart, place)
+            text, chart = await asyncio.to_thread(self._place_stats, place)
+            await self.reply(message, text)
             if chart is not None:
                 png, caption = chart
                 await message.reply_photo(png, caption=caption, parse_mode=ParseMode.HTML)
@@ -259,37 +263,36 @@ class CommandHandlers(HandlerBase):
         _, up, down = await asyncio.to_thread(self.feedback.counts)
         await self.reply(message, render_stats(stats, votes=(up, down)))
 
-    def _place_stats(self, place: str, limit: int = 15) -> str:
+    def _place_stats(self, place: str, limit: int = 15) -> tuple[str, tuple[bytes, str] | None]:
+        """The figures reported for a place, each with its sentence, and their chart."""
         from bot.answering.fact_format import format_facts
+        from bot.charts import plan_chart
 
         facts = self.service.facts.query(place=place[:100])
         if not facts:
-            return f"Không có số liệu nào khớp với “{esc(place[:100])}”."
+            return f"Không có số liệu nào khớp với “{esc(place[:100])}”.", None
         titles = {a.article_id: a.title for a in self.service.articles()}
         text = esc(format_facts(facts[:limit], titles))
         if len(facts) > limit:
             text += f"\n\n… và {len(facts) - limit} số liệu khác (xem <code>tinbot facts</code>)."
-        return f"<b>Số liệu về {esc(place[:100])}</b>\n\n{text}"
+        chart = self._photo(plan_chart(facts, capitalised(facts[0].place)), titles)
+        return f"<b>Số liệu về {esc(place[:100])}</b>\n\n{text}", chart
 
     def _answer_chart(self, answer: Answer) -> tuple[bytes, str] | None:
-        from bot.charts import answer_chart, caption, render_png
+        from bot.charts import answer_chart
 
-        chart = answer_chart(answer.figures, answer.question)
+        return self._photo(answer_chart(answer.figures, answer.question))
+
+    def _photo(
+        self, chart: Chart | None, titles: dict[str, str] | None = None
+    ) -> tuple[bytes, str] | None:
+        """The chart as PNG bytes with its caption naming the sources."""
+        from bot.charts import caption, render_png
+
         if chart is None:
             return None
-        titles = {a.article_id: a.title for a in self.service.articles()}
-        return render_png(chart), esc(caption(chart, titles))
-
-    def _place_chart(self, place: str) -> tuple[bytes, str] | None:
-        from bot.charts import caption, plan_chart, render_png
-
-        facts = self.service.facts.query(place=place[:100])
-        if not facts:
-            return None
-        chart = plan_chart(facts, capitalised(facts[0].place))
-        if chart is None:
-            return None
-        titles = {a.article_id: a.title for a in self.service.articles()}
+        if titles is None:
+            titles = {a.article_id: a.title for a in self.service.articles()}
         return render_png(chart), esc(caption(chart, titles))
 
 
