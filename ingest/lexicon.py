@@ -29,6 +29,15 @@ FACT_PLACE_LEVELS: tuple[str, ...] = (
     "phường",
     "xã",
 )
+# How wide each of those levels is (0 = a commune), to tell the unit a question asks about from
+# its parent: "huyện Thới Lai (TP Cần Thơ)". A "thành phố" is a district's town or a city of
+# province rank, so it sits between the two.
+PLACE_LEVEL_RANK: dict[str, float] = {
+    "xã": 0, "phường": 0, "thị trấn": 0,
+    "huyện": 1, "quận": 1, "thị xã": 1, "Khối các cơ quan tỉnh": 1, "Khối doanh nghiệp tỉnh": 1,
+    "thành phố": 1.5,
+    "tỉnh": 2,
+}  # fmt: skip
 # Words that introduce a place's name, as written (longest first where one contains another):
 # the fact levels and the villages below a commune, which facts do not resolve to.
 LEVEL_WORDS: tuple[str, ...] = (

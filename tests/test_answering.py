@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.answering.candidates import introduces_list
+from bot.answering.candidates import build_view, candidates, introduces_list
 from bot.answering.compose import pick_answer, pick_figures, shorten
-from bot.answering.features import FEATURES
+from bot.answering.features import FEATURES, INDEX, featurize, question_terms, specific_place
 from bot.answering.multi import is_multi, split_parts
 from bot.answering.question import analyse
 from bot.answering.ranker import WEIGHTS_PATH, Ranker, load_ranker
 from bot.answering.signals import kinds_held, person_names
 from bot.service import Tinbot
+from bot.types import Evidence
 from ingest.lexicon import ANSWER_TYPE_CUES, GLOSSARY
-from tests.helpers import has_number
+from tests.conftest import SAMPLES
+from tests.helpers import CountingEmbedder, has_number
 
 
 def _has(text: str, figure: str) -> bool:
@@ -267,3 +270,121 @@ def test_a_comparison_cites_each_place_and_says_which_is_more(samples_bot: Tinbo
     assert _has(answer.text, "3.790") and _has(answer.text, "5.279")
     assert "Núi Thành nhiều hơn" in answer.text
     assert len({c.article_id for c in answer.citations}) == 2
+
+
+# --- how-questions and the unit asked about -------------------------------------------------
+# Written for these tests (not from any corpus): a how-article whose introduction repeats the
+# question's words while the later sentences say what was done, and a province's report with a
+# list of its districts.
+HOW_ARTICLE = """Chi bộ bản Mường Chiềng tạo nguồn kết nạp đảng viên trong thanh niên
+
+Ngày đăng: 05/09/2024
+
+Những năm gần đây, Chi bộ bản Mường Chiềng, xã Tân Minh luôn xác định tạo nguồn kết nạp đảng \
+viên trong thanh niên là nhiệm vụ trọng tâm.
+
+Công tác tạo nguồn kết nạp đảng viên của chi bộ được lãnh đạo xã đánh giá cao.
+
+Mỗi đảng viên được phân công kèm cặp một đoàn viên ưu tú, thường xuyên gặp gỡ, động viên và \
+giao việc cụ thể để thử thách.
+
+Chi bộ phối hợp với Chi đoàn tổ chức các đợt lao động tình nguyện, qua đó phát hiện những \
+thanh niên nhiệt tình, có uy tín trong bản.
+
+Những đoàn viên tiêu biểu được cử đi học lớp bồi dưỡng nhận thức về Đảng ngay trong năm.
+
+Nhờ cách làm này, năm 2024 chi bộ đã kết nạp 3 đảng viên trẻ.
+"""
+HOW_SENTENCES = ("kèm cặp một đoàn viên", "lao động tình nguyện", "lớp bồi dưỡng nhận thức")
+DISTRICTS_ARTICLE = """Đảng bộ tỉnh Vĩnh Phúc: kết nạp 2.150 đảng viên mới
+
+Ngày đăng: 12/06/2023
+
+Từ đầu năm 2023 đến nay, Đảng bộ tỉnh Vĩnh Phúc đã kết nạp được 2.150 đảng viên mới, đạt 80% \
+chỉ tiêu năm do Tỉnh ủy đề ra.
+
+Nhiều đơn vị có kết quả kết nạp cao:
+
+- Đảng bộ huyện Tam Dương: kết nạp 240 đảng viên, đạt 105%;
+- Đảng bộ huyện Lập Thạch: kết nạp 198 đảng viên, đạt 96%;
+- Đảng bộ thành phố Vĩnh Yên: kết nạp 310 đảng viên, đạt 110%.
+"""
+
+
+@pytest.fixture(scope="module")
+def written_bot(
+    tmp_path_factory: pytest.TempPathFactory, embedder: CountingEmbedder
+) -> Iterator[Tinbot]:
+    from bot.settings import Settings
+
+    folder = tmp_path_factory.mktemp("written")
+    (folder / "muong_chieng.txt").write_text(HOW_ARTICLE, encoding="utf-8")
+    (folder / "vinh_phuc.txt").write_text(DISTRICTS_ARTICLE, encoding="utf-8")
+    with Tinbot(Settings(data_dir=folder / "data"), embedder) as service:
+        assert service.ingest([str(SAMPLES), str(folder)]).count("added") == 7
+        yield service
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Chi bộ bản Mường Chiềng tạo nguồn kết nạp đảng viên trong thanh niên bằng cách nào?",
+        "Chi bộ bản Mường Chiềng (Tân Minh) làm gì để tạo nguồn kết nạp đảng viên?",
+        "chi bo ban muong chieng tao nguon ket nap dang vien nhu the nao",
+    ],
+)
+def test_a_how_question_quotes_what_was_done_not_only_the_introduction(
+    written_bot: Tinbot, question: str
+) -> None:
+    answer = written_bot.answer(question)
+    assert not answer.refused
+    assert any(s in answer.text for s in HOW_SENTENCES), answer.text
+    assert len(answer.text) <= 1200
+
+
+def test_a_district_asked_with_its_province_gets_the_district_figure(written_bot: Tinbot) -> None:
+    answer = written_bot.answer(
+        "Huyện Lập Thạch (tỉnh Vĩnh Phúc) kết nạp bao nhiêu đảng viên trong năm 2023?"
+    )
+    first = answer.text.split("\n")[0]
+    assert _has(first, "198") and not _has(first, "2.150"), answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "article", "narrowest"),
+    [
+        ("Huyện Thới Lai (TP Cần Thơ) kết nạp?", "thành phố Cần Thơ, huyện Thới Lai", "thoi lai"),
+        ("Tỉnh Bắc Giang, huyện Sơn Động kết nạp?", "huyện Sơn Động, tỉnh Bắc Giang", "son dong"),
+        ("Xã Tú Lý (huyện Đà Bắc) có bao nhiêu?", "huyện Đà Bắc … xã Tú Lý", "tu ly"),
+        # Levels alike: the one the article names least is the unit asked about.
+        ("Huyện Ý Yên và huyện Vụ Bản?", "huyện Ý Yên, huyện Ý Yên, huyện Vụ Bản", "vu ban"),
+        # The asked place the article does not name is not the unit asked about there.
+        ("Huyện Lập Thạch (tỉnh Vĩnh Phúc) kết nạp?", "tỉnh Vĩnh Phúc", None),
+        ("Năm 2023 kết nạp bao nhiêu đảng viên?", "huyện Ý Yên", None),
+    ],
+)  # fmt: skip
+def test_the_narrowest_place_asked_is_the_unit_asked_about(
+    question: str, article: str, narrowest: str | None
+) -> None:
+    view = build_view("a", "", None, article)
+    assert specific_place(analyse(question), view.text, view.folded_words) == narrowest
+
+
+def test_how_questions_weigh_their_own_features_and_figure_questions_do_not() -> None:
+    view = build_view("a", "Tiêu đề", None, HOW_ARTICLE)
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id="a", title="Tiêu đề", date=None, origin="a.txt",
+        text=HOW_ARTICLE, start=0, end=len(HOW_ARTICLE), score=1.0,
+    )  # fmt: skip
+    cands = candidates([evidence], lambda ev: view)
+    for question, descriptive in (
+        ("Chi bộ bản Mường Chiềng tạo nguồn bằng cách nào?", True),
+        ("Chi bộ bản Mường Chiềng kết nạp bao nhiêu đảng viên?", False),
+    ):
+        query = analyse(question)
+        terms = question_terms(query, lambda ts, exact: dict.fromkeys(ts, 1), 10)
+        for row in featurize(query, terms, cands):
+            own = [name for name in FEATURES if name.startswith("descriptive_")]
+            for name in own:
+                base = row[INDEX[name.removeprefix("descriptive_")]]
+                assert row[INDEX[name]] == (base if descriptive else 0.0), (question, name)

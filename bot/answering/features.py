@@ -38,8 +38,9 @@ from bot.answering.signals import (
 )
 from bot.types import Evidence
 from index.lexical import STOPWORDS, query_terms
+from ingest.fact_places import mentions
 from ingest.facts import Fact
-from ingest.lexicon import TARGET_SENTENCE_RE
+from ingest.lexicon import PLACE_LEVEL_RANK, TARGET_SENTENCE_RE
 from ingest.vietnamese import WORD_RE, fold, is_accented, key, keys
 
 FEATURES: tuple[str, ...] = (
@@ -97,7 +98,27 @@ FEATURES: tuple[str, ...] = (
     "caption",  # a photo caption
     "question_mark",  # itself a question (a heading that asks what the article answers)
     "novelty",  # share of its words the question does not use: an answer adds something
+    "place_specific",  # names the asked place its article mentions least: the unit asked about
+    "place_other",  # names a place the question does not, while the question names one
 )
+# For a question that asks how, why or what was done (no figure, date or name asked), the
+# answer is the sentences that elaborate, not the ones that repeat the question: these
+# features get a second weight that applies to such questions only.
+DESCRIPTIVE_OF: tuple[str, ...] = (
+    "cover",
+    "cover_context",
+    "cover_before",
+    "cover_title",
+    "novelty",
+    "position",
+    "lead",
+    "heading",
+    "question_mark",
+    "entity_sentence",
+    "rank",
+    "figures",
+)
+FEATURES = FEATURES + tuple(f"descriptive_{name}" for name in DESCRIPTIVE_OF)
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 
 # Checkable kinds of answer: a sentence either holds one or does not.
@@ -312,6 +333,14 @@ def featurize(
             if query.places
             else 0.0
         )
+        sentence_words = f" {' '.join(fold(k) for k in keys(text))} "
+        specific = specific_place(query, view.text, view.folded_words)
+        named_asked = [e for e in query.places if f" {e} " in sentence_words]
+        place_specific = specific is not None and specific in named_asked
+        place_other = bool(query.places) and any(
+            name not in query.entities and name not in query.places
+            for name in _sentence_places(text)
+        )
         length = len(text)
         facts = [
             f
@@ -385,13 +414,46 @@ def featurize(
                 float(bool(CAPTION_RE.match(text))),
                 float(text.rstrip().endswith("?")),
                 novelty_of(own_folded, terms.folded_weights),
+                float(place_specific),
+                float(place_other),
             ]
         )
     best = max(covers) or 1.0
+    descriptive = float("practice" in asked or not (asked & (CHECKABLE | {"place", "name"})))
     for row, cover in zip(rows, covers, strict=True):
         row[INDEX["cover_best"]] = cover / best
+        row += [descriptive * row[INDEX[name]] for name in DESCRIPTIVE_OF]
     del best_dense, folded_q
     return rows
+
+
+@lru_cache(maxsize=512)
+def _place_levels(text: str) -> dict[str, float]:
+    """The narrowest level at which a text names each place (folded name → rank)."""
+    levels: dict[str, float] = {}
+    for m in mentions(text):
+        if m.name:
+            name = fold(m.name)
+            levels[name] = min(levels.get(name, 3.0), PLACE_LEVEL_RANK.get(m.level, 3.0))
+    return levels
+
+
+def specific_place(query: Query, article_text: str, article_words: str) -> str | None:
+    """Of the asked places the article names, the narrowest: "Thới Lai" rather than "Cần Thơ"
+    in "huyện Thới Lai (TP Cần Thơ)"; at equal levels, the one the article names least."""
+    levels = _place_levels(article_text)
+    present = [
+        (levels.get(p, 3.0), article_words.count(f" {p} "), i, p)
+        for i, p in enumerate(query.places)
+        if f" {p} " in article_words
+    ]
+    return min(present)[3] if present else None
+
+
+@lru_cache(maxsize=8192)
+def _sentence_places(text: str) -> tuple[str, ...]:
+    """Folded names of the places a sentence names with their level ("huyện Cờ Đỏ")."""
+    return tuple(fold(m.name) for m in mentions(text) if m.name)
 
 
 @lru_cache(maxsize=8192)
