@@ -12,6 +12,7 @@ exact one weighted higher; an unaccented question can only be matched through th
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import sqlite3
 from collections import Counter
@@ -39,6 +40,17 @@ _QUOTE_RE = re.compile(r'["]')
 PRUNE_MIN_PASSAGES = 2000
 POSTINGS_BUDGET = 0.1  # matched postings per query, as a share of all passages
 MIN_TERMS = 3
+# When terms were pruned, the best RESCORE_POOL passages of the rare terms are ranked again by
+# BM25 over every term of the question, so pruning saves time without deciding the order.
+RESCORE_POOL = 60
+_K1, _B = 1.2, 0.75  # FTS5's bm25() constants
+
+
+@dataclass(frozen=True)
+class _Plan:
+    match: str  # the FTS5 query
+    weights: tuple[float, float, float, float]  # bm25() weights of the four columns
+    full: dict[str, list[str]] | None  # every term by column ("exact"/"folded") when pruned
 
 
 @dataclass(frozen=True)
@@ -188,14 +200,22 @@ class LexicalIndex:
         return keep
 
     def _match(self, question: str) -> tuple[str, tuple[float, float, float, float]] | None:
+        plan = self._plan(question)
+        return None if plan is None else (plan.match, plan.weights)
+
+    def _plan(self, question: str) -> _Plan | None:
+        """The FTS5 query to run, its column weights and, when terms were pruned, every term
+        of the question by column for ranking the pool again."""
         exact_terms, folded_terms = query_terms(question)
         if not folded_terms:
             return None
         if not is_accented(question):
+            weights = (0.0, 1.0, 0.0, 0.4)
             folded = self._prune(folded_terms, "folded")
             if not folded:
                 return None
-            return f"{{folded title_folded}} : ({_or(folded)})", (0.0, 1.0, 0.0, 0.4)
+            full = {"folded": folded_terms} if len(folded) < len(folded_terms) else None
+            return _Plan(f"{{folded title_folded}} : ({_or(folded)})", weights, full)
         if self.count() >= PRUNE_MIN_PASSAGES:
             # Large index: the exact form decides; the folded form only stands in for words
             # the articles never spell the way the question does.
@@ -210,12 +230,14 @@ class LexicalIndex:
                 parts.append(f"{{folded title_folded}} : ({_or(folded)})")
             if not parts:
                 return None
-            return " OR ".join(parts), (1.0, 0.35, 0.4, 0.15)
+            full = {"exact": exact_terms, "folded": [t for t in folded_terms if t in missing]}
+            pruned = len(exact) < len([t for t in exact_terms if freqs[t]])
+            return _Plan(" OR ".join(parts), (1.0, 0.35, 0.4, 0.15), full if pruned else None)
         match = (
             f"{{exact title_exact}} : ({_or(exact_terms)}) OR "
             f"{{folded title_folded}} : ({_or(folded_terms)})"
         )
-        return match, (1.0, 0.35, 0.4, 0.15)
+        return _Plan(match, (1.0, 0.35, 0.4, 0.15), None)
 
     def articles_mentioning(self, name: str, article_ids: Collection[str]) -> set[str]:
         """Which of these articles contain a folded name ("lai chau") anywhere, title included:
@@ -238,10 +260,10 @@ class LexicalIndex:
     def search(
         self, question: str, k: int = 10, article_ids: Collection[str] | None = None
     ) -> list[LexicalHit]:
-        built = self._match(question)
-        if built is None:
+        plan = self._plan(question)
+        if plan is None:
             return []
-        match, weights = built
+        match, weights = plan.match, plan.weights
         params: list[object] = [*weights, match]
         if article_ids is None:
             # Rank inside FTS5 and look up only the k best rows: joining first would fetch the
@@ -261,5 +283,65 @@ class LexicalIndex:
                 f"AND c.article_id IN ({','.join('?' * len(ids))}) ORDER BY rank LIMIT ?"
             )
             params.extend(ids)
-        params.append(k)
-        return [LexicalHit(row[0], -float(row[1])) for row in self.conn.execute(sql, params)]
+        if plan.full is None:
+            params.append(k)
+            return [LexicalHit(row[0], -float(row[1])) for row in self.conn.execute(sql, params)]
+        sql = sql.replace("SELECT c.chunk_id,", "SELECT c.chunk_id, c.id,", 1)
+        params.append(max(k, RESCORE_POOL))
+        pool = [(str(row[0]), int(row[1])) for row in self.conn.execute(sql, params)]
+        return self._rescore(pool, plan, k)
+
+    def _rescore(self, pool: list[tuple[str, int]], plan: _Plan, k: int) -> list[LexicalHit]:
+        """BM25 as FTS5 computes it, over every term of the question, for the pool's passages
+        (their indexed terms read back by rowid, the terms' passage counts maintained)."""
+        if not pool or plan.full is None:
+            return []
+        total = max(1, self.count())
+        # Per column group ("exact": body and title columns 0 and 2, "folded": 1 and 3), the
+        # IDF of each of the question's terms the index holds.
+        groups: list[tuple[int, int, dict[str, float]]] = []
+        for group, terms in plan.full.items():
+            idf = {
+                term: max(1e-6, math.log((total - n + 0.5) / (n + 0.5)))
+                for term, n in self.doc_freqs(terms, group).items()
+                if n
+            }
+            if idf:
+                groups.append((0, 2, idf) if group == "exact" else (1, 3, idf))
+        if not groups:
+            return []
+        rowids = [rowid for _, rowid in pool]
+        contents = {
+            int(row[0]): row[1:]
+            for row in self.conn.execute(
+                "SELECT rowid, exact, folded, title_exact, title_folded FROM lexical "
+                f"WHERE rowid IN ({','.join('?' * len(rowids))})",
+                rowids,
+            )
+        }
+        wanted = sorted({c for body, title, _ in groups for c in (body, title)})
+        w = plan.weights
+        docs: list[tuple[str, int, dict[int, Counter[str]]]] = []
+        for chunk_id, rowid in pool:
+            columns = contents.get(rowid)
+            if columns is None:
+                continue
+            tokens = {c: str(columns[c] or "").split() for c in wanted}
+            length = sum(len(t) for t in tokens.values())
+            docs.append((chunk_id, length, {c: Counter(t) for c, t in tokens.items()}))
+        if not docs:
+            return []
+        average = sum(length for _, length, _ in docs) / len(docs) or 1.0
+        scored: list[LexicalHit] = []
+        for chunk_id, length, counts in docs:
+            norm = _K1 * (1 - _B + _B * length / average)
+            score = 0.0
+            for body, title, idf in groups:
+                in_body, in_title = counts[body], counts[title]
+                for word, weight in idf.items():
+                    tf = w[body] * in_body.get(word, 0) + w[title] * in_title.get(word, 0)
+                    if tf:
+                        score += weight * tf * (_K1 + 1) / (tf + norm)
+            scored.append(LexicalHit(chunk_id, score))
+        scored.sort(key=lambda h: -h.score)
+        return scored[:k]

@@ -141,6 +141,41 @@ def test_large_index_prunes_common_terms_but_keeps_rare_ones(tmp_path: Path) -> 
     assert lexical.count() == PRUNE_MIN_PASSAGES + 10
 
 
+def test_pruned_terms_still_order_the_passages_the_rare_ones_found(tmp_path: Path) -> None:
+    """Pruning decides which passages are looked at, not their order: among passages that all
+    name the rare place, the one that also holds the question's common words comes first."""
+    from index.lexical import PRUNE_MIN_PASSAGES
+
+    # A quarter of the passages speak of admissions: common enough to be pruned, rare enough
+    # to weigh in BM25 (a term in more than half of them weighs nothing there either).
+    filler = [
+        _article(
+            f"Đảng bộ xã số {i} kết nạp đảng viên mới, phát triển đảng viên."
+            if i % 4 == 0
+            else f"Xã số {i} trồng lúa, làm thủy lợi và xây trường học.",
+            f"f{i}",
+        )
+        for i in range(PRUNE_MIN_PASSAGES + 10)
+    ]
+    others = [
+        _article(f"Huyện Mường Nhé làm đường giao thông nông thôn, đoạn số {i}.", f"m{i}")
+        for i in range(30)
+    ]
+    target = _article(
+        "Trong năm 2021, Đảng bộ huyện Mường Nhé đã kết nạp được 57 đảng viên mới, nâng tổng "
+        "số đảng viên của toàn Đảng bộ huyện lên hơn hai nghìn người.",
+        "target",
+    )
+    _, lexical = _store_with(tmp_path, *filler, *others, target)
+    for question in (
+        "Huyện Mường Nhé kết nạp bao nhiêu đảng viên mới?",
+        "huyen muong nhe ket nap bao nhieu dang vien moi",
+    ):
+        match, _ = lexical._match(question) or ("", ())
+        assert "dang_vien" not in match.replace("đảng", "dang")  # pruned from the query
+        assert lexical.search(question, 3)[0].chunk_id == "target-0", question
+
+
 def test_maintained_term_counts_follow_adds_updates_and_deletes(tmp_path: Path) -> None:
     store, lexical = _store_with(
         tmp_path,

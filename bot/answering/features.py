@@ -242,6 +242,7 @@ def featurize(
     rarest = sorted(terms.folded_weights.items(), key=lambda item: -item[1])
     rows: list[list[float]] = []
     covers: list[float] = []
+    specific_of: dict[str, str | None] = {}
     for c in cands:
         view = c.view
         text = c.text
@@ -317,9 +318,9 @@ def featurize(
         folded_text = fold(text)
         target = bool(TARGET_SENTENCE_RE.search(folded_text))
         entities = query.entities
+        sentence_words = _folded_words(text)
         entity_sentence = (
-            sum(1 for e in entities if f" {e} " in f" {' '.join(fold(k) for k in keys(text))} ")
-            / len(entities)
+            sum(1 for e in entities if f" {e} " in sentence_words) / len(entities)
             if entities
             else 0.0
         )
@@ -333,8 +334,9 @@ def featurize(
             if query.places
             else 0.0
         )
-        sentence_words = f" {' '.join(fold(k) for k in keys(text))} "
-        specific = specific_place(query, view.text, view.folded_words)
+        if view.article_id not in specific_of:
+            specific_of[view.article_id] = specific_place(query, view.text, view.folded_words)
+        specific = specific_of[view.article_id]
         named_asked = [e for e in query.places if f" {e} " in sentence_words]
         place_specific = specific is not None and specific in named_asked
         place_other = bool(query.places) and any(
@@ -448,6 +450,12 @@ def specific_place(query: Query, article_text: str, article_words: str) -> str |
         if f" {p} " in article_words
     ]
     return min(present)[3] if present else None
+
+
+@lru_cache(maxsize=8192)
+def _folded_words(text: str) -> str:
+    """A sentence's words, folded, space-padded: for names."""
+    return f" {' '.join(fold(k) for k in keys(text))} "
 
 
 @lru_cache(maxsize=8192)
