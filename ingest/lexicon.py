@@ -35,8 +35,10 @@ FACT_PLACE_LEVELS: tuple[str, ...] = (
 PLACE_LEVEL_RANK: dict[str, float] = {
     "xã": 0, "phường": 0, "thị trấn": 0,
     "huyện": 1, "quận": 1, "thị xã": 1, "Khối các cơ quan tỉnh": 1, "Khối doanh nghiệp tỉnh": 1,
-    "thành phố": 1.5,
+    "thành phố": 1.5, "TP": 1.5,
     "tỉnh": 2,
+    # the committees, named after their place: "Huyện ủy Tuần Giáo"
+    "xã ủy": 0, "huyện ủy": 1, "quận ủy": 1, "thị ủy": 1, "thành ủy": 1.5, "tỉnh ủy": 2,
 }  # fmt: skip
 # Words that introduce a place's name, as written (longest first where one contains another):
 # the fact levels and the villages below a commune, which facts do not resolve to.

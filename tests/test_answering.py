@@ -367,7 +367,7 @@ def test_the_narrowest_place_asked_is_the_unit_asked_about(
     question: str, article: str, narrowest: str | None
 ) -> None:
     view = build_view("a", "", None, article)
-    assert specific_place(analyse(question), view.text, view.folded_words) == narrowest
+    assert specific_place(analyse(question), view.folded_words) == narrowest
 
 
 def test_how_questions_weigh_their_own_features_and_figure_questions_do_not() -> None:

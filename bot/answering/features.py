@@ -98,7 +98,7 @@ FEATURES: tuple[str, ...] = (
     "caption",  # a photo caption
     "question_mark",  # itself a question (a heading that asks what the article answers)
     "novelty",  # share of its words the question does not use: an answer adds something
-    "place_specific",  # names the asked place its article mentions least: the unit asked about
+    "place_specific",  # names the narrowest place asked about (by level): the unit asked about
     "place_other",  # names a place the question does not, while the question names one
 )
 # For a question that asks how, why or what was done (no figure, date or name asked), the
@@ -335,7 +335,7 @@ def featurize(
             else 0.0
         )
         if view.article_id not in specific_of:
-            specific_of[view.article_id] = specific_place(query, view.text, view.folded_words)
+            specific_of[view.article_id] = specific_place(query, view.folded_words)
         specific = specific_of[view.article_id]
         named_asked = [e for e in query.places if f" {e} " in sentence_words]
         place_specific = specific is not None and specific in named_asked
@@ -429,23 +429,31 @@ def featurize(
     return rows
 
 
-@lru_cache(maxsize=512)
-def _place_levels(text: str) -> dict[str, float]:
-    """The narrowest level at which a text names each place (folded name → rank)."""
-    levels: dict[str, float] = {}
-    for m in mentions(text):
-        if m.name:
-            name = fold(m.name)
-            levels[name] = min(levels.get(name, 3.0), PLACE_LEVEL_RANK.get(m.level, 3.0))
-    return levels
+# Level words, folded, longest first ("thi xa" before "xa").
+_LEVELS_FOLDED = sorted(
+    ((fold(word), rank) for word, rank in PLACE_LEVEL_RANK.items()), key=lambda lv: -len(lv[0])
+)
 
 
-def specific_place(query: Query, article_text: str, article_words: str) -> str | None:
+@lru_cache(maxsize=4096)
+def _place_level(article_words: str, place: str) -> float:
+    """The narrowest level word an article puts right before a place's name (3: none)."""
+    best = 3.0
+    needle = f" {place} "
+    at = article_words.find(needle)
+    while at != -1:
+        before = article_words[max(0, at - 24) : at + 1]
+        rank = next((r for lv, r in _LEVELS_FOLDED if before.endswith(f" {lv} ")), 3.0)
+        best = min(best, rank)
+        at = article_words.find(needle, at + 1)
+    return best
+
+
+def specific_place(query: Query, article_words: str) -> str | None:
     """Of the asked places the article names, the narrowest: "Thới Lai" rather than "Cần Thơ"
     in "huyện Thới Lai (TP Cần Thơ)"; at equal levels, the one the article names least."""
-    levels = _place_levels(article_text)
     present = [
-        (levels.get(p, 3.0), article_words.count(f" {p} "), i, p)
+        (_place_level(article_words, p), article_words.count(f" {p} "), i, p)
         for i, p in enumerate(query.places)
         if f" {p} " in article_words
     ]
