@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING
 from bot.answering.candidates import ArticleView, Candidate, build_view, candidates
 from bot.answering.compose import Quote, citation_for, direct_line, pick_answer, shorten
 from bot.answering.fact_question import question_spec, score_fact
-from bot.answering.features import INDEX, QuestionTerms, featurize, question_terms
+from bot.answering.features import (
+    INDEX,
+    QuestionTerms,
+    featurize,
+    is_descriptive,
+    question_terms,
+)
 from bot.answering.question import Query
 from bot.answering.ranker import Ranker, load_ranker
 from bot.answering.signals import CHECKABLE, kinds_held
@@ -147,7 +153,7 @@ class ExtractiveAnswerer:
         query = ranking.query
         top = eligible[0]
         chosen = [top]
-        practice = "practice" in query.answer_types
+        practice = is_descriptive(query)
         budget = settings.max_quotes_practice if practice else settings.max_quotes
         multi = query.asks > 1 or len(query.answer_types) > 1
 
@@ -166,6 +172,10 @@ class ExtractiveAnswerer:
                 for o in chosen
             )
 
+        def fits(s: Scored) -> bool:
+            used = sum(len(c.candidate.text) for c in chosen)
+            return used + len(s.candidate.text) <= settings.max_chars
+
         if practice and settings.practice_block > 0:
             return self._block(eligible, settings.practice_block)
         missing = (set(query.answer_types) & CHECKABLE) - kinds_held(top.candidate.text)
@@ -180,6 +190,7 @@ class ExtractiveAnswerer:
                 and kinds_held(s.candidate.text) & missing
                 and s.probability >= settings.ratio_missing * top.probability
             ]
+            pool = [s for s in pool if fits(s)]
             if not pool:
                 break
             chosen.append(pool[0])
@@ -187,7 +198,7 @@ class ExtractiveAnswerer:
         for s in eligible[1:]:
             if len(chosen) >= budget:
                 break
-            if s in chosen or overlaps(s):
+            if s in chosen or overlaps(s) or not fits(s):
                 continue
             ratio = s.probability / top.probability
             if (

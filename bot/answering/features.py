@@ -141,6 +141,12 @@ class QuestionTerms:
         self.pair_total = sum(w for t, w in self.weights.items() if "_" in t) or 1.0
 
 
+def is_descriptive(query: Query) -> bool:
+    """A how / why / what-was-done question: no figure, date or name is asked."""
+    asked = set(query.answer_types)
+    return "practice" in asked or not asked & (CHECKABLE | {"place", "name"})
+
+
 def question_terms(
     query: Query, doc_freq: Callable[[list[str], bool], dict[str, int]], passages: int
 ) -> QuestionTerms:
@@ -421,7 +427,7 @@ def featurize(
             ]
         )
     best = max(covers) or 1.0
-    descriptive = float("practice" in asked or not (asked & (CHECKABLE | {"place", "name"})))
+    descriptive = float(is_descriptive(query))
     for row, cover in zip(rows, covers, strict=True):
         row[INDEX["cover_best"]] = cover / best
         row += [descriptive * row[INDEX[name]] for name in DESCRIPTIVE_OF]

@@ -63,6 +63,7 @@ GRID: dict[str, Sequence[float]] = {
     "ratio_missing": (0.05, 0.15),
     "adjacent_missing": (1, 2),
     "practice_block": (0, 2, 3),
+    "max_quotes_practice": (3, 4),
 }
 
 

@@ -37,6 +37,7 @@ class Selection:
     ratio_missing: float = 0.15  # a neighbour that holds an asked kind the best one lacks
     adjacent_missing: int = 1
     practice_block: int = 0  # >0: a practice answer is the best run of this many sentences
+    max_chars: int = 1000  # quoted text in all: an answer is read on a phone
 
 
 @dataclass(frozen=True)
