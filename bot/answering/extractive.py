@@ -311,8 +311,11 @@ class ExtractiveAnswerer:
             quotes.append(self._quote(s.candidate, focus))
         citations = [citation_for(n, q) for n, q in enumerate(quotes, start=1)]
         lines: list[str] = []
-        direct = next(
-            ((n, picks) for n, picks in enumerate(picks_by_quote, start=1) if picks), None
+        handicap = self.ranker.selection.direct_handicap
+        direct = max(
+            ((n, picks) for n, picks in enumerate(picks_by_quote, start=1) if picks),
+            key=lambda item: max(p.score for p in item[1]) - handicap * (item[0] - 1),
+            default=None,
         )
         if direct is not None:
             n, picks = direct

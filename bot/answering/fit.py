@@ -64,6 +64,7 @@ GRID: dict[str, Sequence[float]] = {
     "adjacent_missing": (1, 2),
     "practice_block": (0, 2, 3),
     "max_quotes_practice": (3, 4),
+    "direct_handicap": (0.5, 1.0, 2.0, 100.0),
 }
 
 
@@ -256,7 +257,12 @@ def _objective(metrics: dict[str, Any]) -> tuple[float, ...]:
     answered = metrics["answer"] * metrics["answerable"]
     refused = metrics["unanswerable_refused"]
     total = metrics["answerable"] + metrics["unanswerable"]
-    return ((answered + refused) / max(1, total), -metrics["median_chars"])
+    # Then the figure in the direct line (a target of its own), then shorter answers.
+    return (
+        (answered + refused) / max(1, total),
+        metrics["figure_in_direct_line"],
+        -metrics["median_chars"],
+    )
 
 
 def tune_selection(

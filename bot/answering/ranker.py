@@ -38,6 +38,9 @@ class Selection:
     adjacent_missing: int = 1
     practice_block: int = 0  # >0: a practice answer is the best run of this many sentences
     max_chars: int = 1000  # quoted text in all: an answer is read on a phone
+    # The direct line's figure comes from the quote whose figure fits the question best, each
+    # later quote handicapped by this much (a large value: always the first quote's figure).
+    direct_handicap: float = 100.0
 
 
 @dataclass(frozen=True)
