@@ -388,3 +388,26 @@ def test_how_questions_weigh_their_own_features_and_figure_questions_do_not() ->
             for name in own:
                 base = row[INDEX[name.removeprefix("descriptive_")]]
                 assert row[INDEX[name]] == (base if descriptive else 0.0), (question, name)
+
+
+def test_the_direct_line_takes_the_figure_that_fits_the_question() -> None:
+    """The best-ranked sentence may hold only a date; the figure asked for, in the next quote,
+    is the one the direct line gives."""
+    from bot.answering.extractive import ExtractiveAnswerer, Scored
+
+    text = (
+        "Ngày 23-3, Trung tâm Bồi dưỡng chính trị huyện Cái Bè khai giảng lớp bồi dưỡng nhận "
+        "thức về Đảng. Tham gia lớp học có 120 học viên."
+    )
+    view = build_view("a", "Khai giảng lớp bồi dưỡng", None, text)
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id="a", title=view.title, date=None, origin="a.txt",
+        text=text, start=0, end=len(text), score=1.0,
+    )  # fmt: skip
+    first, second = candidates([evidence], lambda ev: view)[:2]
+    answerer = ExtractiveAnswerer()
+    query = analyse("Lớp bồi dưỡng nhận thức về Đảng ở Cái Bè có bao nhiêu học viên?")
+    answer = answerer.compose(query, [Scored(first, [], 0.6), Scored(second, [], 0.5)])
+    direct, quote1, quote2 = answer.text.split("\n")
+    assert _has(direct, "120") and direct.endswith("[2]"), answer.text
+    assert quote1.endswith("[1]") and "23-3" in quote1 and _has(quote2, "120")

@@ -153,8 +153,8 @@ class ExtractiveAnswerer:
         query = ranking.query
         top = eligible[0]
         chosen = [top]
-        practice = is_descriptive(query)
-        budget = settings.max_quotes_practice if practice else settings.max_quotes
+        how = is_descriptive(query)  # how / why / what was done: no figure, date or name asked
+        budget = settings.max_quotes_practice if how else settings.max_quotes
         multi = query.asks > 1 or len(query.answer_types) > 1
 
         def same(s: Scored) -> bool:
@@ -176,7 +176,7 @@ class ExtractiveAnswerer:
             used = sum(len(c.candidate.text) for c in chosen)
             return used + len(s.candidate.text) <= settings.max_chars
 
-        if practice and settings.practice_block > 0:
+        if how and settings.practice_block > 0:
             return self._block(eligible, settings.practice_block)
         missing = (set(query.answer_types) & CHECKABLE) - kinds_held(top.candidate.text)
         while missing and len(chosen) < budget:
@@ -203,7 +203,7 @@ class ExtractiveAnswerer:
             ratio = s.probability / top.probability
             if (
                 ratio >= settings.ratio
-                or (practice and same(s) and distance(s) <= settings.adjacent
+                or (how and same(s) and distance(s) <= settings.adjacent
                     and ratio >= settings.ratio_adjacent)
                 or (multi and same(s) and ratio >= settings.ratio_multi)
             ):  # fmt: skip
