@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.answering.fact_format import format_facts
-from bot.answering.facts import FactsAnswerer
+from bot.answering.facts import FactsAnswerer, _without_qualifiers
 from bot.cli import add_facts_parser
 from bot.settings import Settings
 from bot.types import Answer
@@ -548,3 +548,33 @@ def test_format_facts_names_the_source(facts_by_file: dict[str, list[Fact]]) -> 
     text = format_facts([fact], {fact.article_id: "Huyện ủy Núi Thành"})
     assert text.splitlines()[0].startswith("Huyện Núi Thành — tổng số đảng viên: 5.279")
     assert text.splitlines()[1].endswith("— Huyện ủy Núi Thành")
+
+
+@pytest.mark.parametrize(
+    ("question", "places", "asked"),
+    [
+        # A place in parentheses after another says where that one is: not compared.
+        (
+            "Huyện Sơn Động (Bắc Giang) năm 2017 và Khối các cơ quan tỉnh Hải Dương, nơi nào hơn?",
+            ["huyện Sơn Động", "tỉnh Bắc Giang", "Khối các cơ quan tỉnh Hải Dương"],
+            ["huyện Sơn Động", "Khối các cơ quan tỉnh Hải Dương"],
+        ),
+        (
+            "Xã Ya Ly (Sa Thầy, Kon Tum) và xã Cư Đrăm (Krông Bông), nơi nào nhiều hơn?",
+            ["xã Ya Ly", "huyện Sa Thầy", "tỉnh Kon Tum", "xã Cư Đrăm", "huyện Krông Bông"],
+            ["xã Ya Ly", "xã Cư Đrăm"],
+        ),
+        # Named outside parentheses as well: asked about.
+        (
+            "Tỉnh Bắc Giang và huyện Sơn Động (Bắc Giang), nơi nào nhiều hơn?",
+            ["tỉnh Bắc Giang", "huyện Sơn Động"],
+            ["tỉnh Bắc Giang", "huyện Sơn Động"],
+        ),
+        # Nothing left without them: kept.
+        ("Huyện Sơn Động (Bắc Giang) kết nạp bao nhiêu?", ["huyện Sơn Động"], ["huyện Sơn Động"]),
+    ],
+)
+def test_places_named_in_parentheses_qualify_the_place_before_them(
+    question: str, places: list[str], asked: list[str]
+) -> None:
+    assert _without_qualifiers(places, question) == asked

@@ -47,6 +47,22 @@ from ingest.vietnamese import fold
 QuestionType = Literal["figure", "compare", "list", "total", "parts"]
 
 
+def _without_qualifiers(places: list[str], question: str) -> list[str]:
+    """The places a question asks about, without those it names only in parentheses after
+    another: "huyện Sơn Động (Bắc Giang)" asks about Sơn Động; Bắc Giang says where it is."""
+    inside = " ".join(re.findall(r"\(([^)]*)\)", question))
+    if not inside or len(places) < 2:
+        return places
+    outside = folded_text(re.sub(r"\([^)]*\)", " ", question))
+    inner = folded_text(inside)
+    kept = [
+        p
+        for p in places
+        if f" {fold(name_of(p))} " in outside or f" {fold(name_of(p))} " not in inner
+    ]
+    return kept or places
+
+
 @dataclass
 class _Composer:
     """Numbers sentences as they are first cited and collects the citations."""
@@ -172,7 +188,7 @@ class FactsAnswerer:
         folded = folded_text(query.search_text)
         if self.facts.count() == 0 or self._unknown_entity(query):
             return None
-        places = self.places_in(folded)
+        places = _without_qualifiers(self.places_in(folded), query.text)
         qtype = self.question_type(query, folded, places)
         if qtype is None or (qtype == "figure" and not figures):
             return None
