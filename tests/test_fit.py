@@ -1,7 +1,10 @@
 """The answer ranker's weights are reproducible: fitting them again from the repository's own
 articles and questions gives the shipped file. The fit itself is deterministic, but Chroma
-builds its HNSW graph on several threads, so a near-tie in dense retrieval can move a weight by a
-hair (0.011 seen under a loaded machine): weights are compared to 0.02."""
+builds its HNSW graph on several threads, so near-ties in dense retrieval move from one build to
+the next and with them the candidates the fit sees: two clean builds gave passage_score weights
+1.504 and 1.558 (the largest gap of ~70 weights). Weights are compared to 0.1 (a stale file after
+a feature change is off by far more), the refusal threshold to one step of its grid and the
+quote budgets exactly."""
 
 from __future__ import annotations
 
@@ -43,9 +46,12 @@ def test_fitting_again_reproduces_the_shipped_weights(tmp_path: Path) -> None:
     fitted, report = fit(tmp_path / "data")
     shipped = load_ranker()
     for name in FEATURES:
-        assert fitted.weights[name] == pytest.approx(shipped.weights[name], abs=0.02), name
-    assert fitted.bias == pytest.approx(shipped.bias, abs=0.05)
-    assert fitted.selection == shipped.selection
+        assert fitted.weights[name] == pytest.approx(shipped.weights[name], abs=0.1), name
+    assert fitted.bias == pytest.approx(shipped.bias, abs=0.25)
+    got, want = fitted.selection, shipped.selection
+    assert got.threshold == pytest.approx(want.threshold, abs=0.041)
+    budgets = ("max_quotes", "max_quotes_practice", "max_chars")
+    assert [getattr(got, b) for b in budgets] == [getattr(want, b) for b in budgets]
     # The figures the README reports come from this report.
     assert report["test"]["answer"] > 0.8
     assert report["tune"]["answerable_refused"] <= 3
