@@ -33,6 +33,8 @@ _PLAN_AFTER_RE = re.compile(r"\b(?:chi tieu|ke hoach)\b")
 _LISTING_START_RE = re.compile(r"\s*trong (?:so )?(?:do|nay)\b")
 _LEADER_AFTER_RE = re.compile(r"\s*(?:to truong|truong ban|can bo)")
 _AGE_BEFORE_RE = re.compile(r"\bdo tuoi(?: tu)?\s*$")
+# "kết nạp vượt chỉ tiêu 9 đảng viên": by how many a quota was exceeded, not how many joined.
+_EXCESS_BEFORE_RE = re.compile(r"\bvuot(?: (?:muc|chi tieu|ke hoach|so voi chi tieu))?\s*$")
 _ONE_OF_RE = re.compile(r"\s*trong\b")
 _CADRE_AFTER_RE = re.compile(r"\b(?:can bo|cong chuc)\b")
 # Where the words after a figure stop being about it: the next figure or parenthesis.
@@ -301,6 +303,8 @@ def _classify_people(a: _Around, segment: str | None) -> Draft:
         return Draft(a.number, "hoan_thanh_tot")
     if unit == "dong chi" and _CADRE_AFTER_RE.search(post):
         return Draft(a.number, "can_bo")
+    if _EXCESS_BEFORE_RE.search(near):
+        return Draft(a.number, "khac", segment)
     if a.target and "ket nap" in (pre + post):
         return Draft(a.number, "ket_nap", segment, True)
     if a.after_listing and a.main is not None:

@@ -578,3 +578,24 @@ def test_places_named_in_parentheses_qualify_the_place_before_them(
     question: str, places: list[str], asked: list[str]
 ) -> None:
     assert _without_qualifiers(places, question) == asked
+
+
+@pytest.mark.parametrize(
+    ("sentence", "figures"),
+    [
+        # By how many a quota was exceeded is not how many joined.
+        ("Đảng bộ Khối các cơ quan tỉnh Hải Dương kết nạp vượt chỉ tiêu 9 đảng viên.", []),
+        (
+            "Năm 2022, huyện kết nạp 120 đảng viên mới, vượt kế hoạch 15 đảng viên.",
+            ["120 đảng viên"],
+        ),
+        (
+            "Đến nay đã kết nạp được 139 đảng viên, vượt 9 đảng viên so với chỉ tiêu.",
+            ["139 đảng viên"],
+        ),
+    ],
+)
+def test_an_excess_over_the_quota_is_not_an_admission(sentence: str, figures: list[str]) -> None:
+    article = Article("a", "a.txt", "Tin", "2022-11-29", None, sentence, "h")
+    admitted = [f.figure for f in extract_facts(article) if f.kind == "ket_nap"]
+    assert admitted == figures
