@@ -199,10 +199,6 @@ class LexicalIndex:
             keep.append(term)
         return keep
 
-    def _match(self, question: str) -> tuple[str, tuple[float, float, float, float]] | None:
-        plan = self._plan(question)
-        return None if plan is None else (plan.match, plan.weights)
-
     def _plan(self, question: str) -> _Plan | None:
         """The FTS5 query to run, its column weights and, when terms were pruned, every term
         of the question by column for ranking the pool again."""

@@ -127,7 +127,8 @@ def test_large_index_prunes_common_terms_but_keeps_rare_ones(tmp_path: Path) -> 
     store, lexical = _store_with(tmp_path, *filler, target)
     question = "Huyện Mường Nhé kết nạp bao nhiêu đảng viên mới?"
     # The common words ("đảng viên", "kết nạp") are left out of the query; the name decides.
-    match, _ = lexical._match(question) or ("", ())
+    plan = lexical._plan(question)
+    match = plan.match if plan else ""
     assert "đảng_viên" not in match and "mường_nhé" in match
     assert lexical.search(question, 3)[0].chunk_id == "target-0"
     assert lexical.search("muong nhe ket nap bao nhieu dang vien", 3)[0].chunk_id == "target-0"
@@ -171,7 +172,8 @@ def test_pruned_terms_still_order_the_passages_the_rare_ones_found(tmp_path: Pat
         "Huyện Mường Nhé kết nạp bao nhiêu đảng viên mới?",
         "huyen muong nhe ket nap bao nhieu dang vien moi",
     ):
-        match, _ = lexical._match(question) or ("", ())
+        plan = lexical._plan(question)
+        match = plan.match if plan else ""
         assert "dang_vien" not in match.replace("đảng", "dang")  # pruned from the query
         assert lexical.search(question, 3)[0].chunk_id == "target-0", question
 

@@ -103,7 +103,7 @@ def pick_figures(query: Query, text: str, facts: Sequence[tuple[int, float]] = (
         score += max((m for at, m in facts if at == number.start), default=0.0) / 3
         end = number.unit_end or number.end
         kind = "share" if percent else "count"
-        scored.append((score, Pick(kind, text[number.start : end], number.start, end, None, score)))
+        scored.append((score, Pick(kind, text[number.start : end], number.start, end, score=score)))
     scored.sort(key=lambda item: (-item[0], item[1].start))
     picks: list[Pick] = []
     for kind, wanted in (("count", want_count), ("share", want_share)):

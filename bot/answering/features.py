@@ -343,8 +343,7 @@ def featurize(
         if view.article_id not in specific_of:
             specific_of[view.article_id] = specific_place(query, view.folded_words)
         specific = specific_of[view.article_id]
-        named_asked = [e for e in query.places if f" {e} " in sentence_words]
-        place_specific = specific is not None and specific in named_asked
+        place_specific = specific is not None and f" {specific} " in sentence_words
         place_other = bool(query.places) and any(
             name not in query.entities and name not in query.places
             for name in _sentence_places(text)
