@@ -71,12 +71,14 @@ PERSON_CUES: frozenset[str] = frozenset(
     đồng_chí đ/c ông bà anh chị em cô thầy chú bác cháu bạn già
     """.split()
 )
-# Common Vietnamese family names (folded): a capitalised run starting with one is likely a name.
+# Common Vietnamese family names, lower-case with diacritics: folded, "Đặng" would be "Đảng" (the
+# Party: "Đảng Cộng sản" read as a name) and "Đoàn" "Doan". Text without diacritics (a question
+# typed without them) is matched against their folded forms.
 SURNAMES: frozenset[str] = frozenset(
     """
-    nguyen tran le pham hoang huynh phan vu vo dang bui do ho ngo duong ly loc luong lam mai
-    trinh dinh doan cao chu la ha kieu tang thai tong quach vuong ta luu giang lai mac nong
-    thach son lo hua chau ton khuc giap bach an kim sung vang thao mua giang y h
+    nguyễn trần lê phạm hoàng huỳnh phan vũ võ đặng bùi đỗ hồ ngô dương lý lộc lương lâm mai
+    trịnh đinh đoàn cao chu la lã hà kiều tăng thái tống quách vương tạ lưu giang lại mạc nông
+    thạch sơn lò hứa châu tôn khúc giáp bạch an kim sùng vàng thào mùa y h
     """.split()
 )
 # --- documents ---------------------------------------------------------------------------------
@@ -349,6 +351,13 @@ TOTAL_CUES: tuple[str, ...] = (
 
 # "Tổng số đảng viên của A và B": a total asked of two places.
 TOTAL_OF_BOTH_RE = re.compile(r"\btong so\b.* cua .* va ")
+# The opening of an item of a list written as paragraphs: "Thứ nhất, …", "Hai là, …" (not the
+# weekday of a dateline, "Thứ Ba, 15/05/2007").
+ORDINAL_ITEM_RE = re.compile(
+    r"^\s*(?:thứ\s+(?:nhất|hai|ba|tư|năm|sáu|bảy|tám|chín|mười)"
+    r"|(?:một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười)\s+là)\s*[,:](?!\s*\d)",
+    re.IGNORECASE,
+)
 # Questions that ask for every place or article with a figure.
 LIST_CUES: tuple[str, ...] = (
     " liet ke ",

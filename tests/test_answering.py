@@ -20,7 +20,7 @@ from bot.answering.ranker import WEIGHTS_PATH, Ranker, load_ranker
 from bot.answering.signals import kinds_held, person_names
 from bot.service import Tinbot
 from bot.types import Evidence
-from ingest.lexicon import ANSWER_TYPE_CUES, GLOSSARY
+from ingest.lexicon import ANSWER_TYPE_CUES, GLOSSARY, ORDINAL_ITEM_RE
 from tests.conftest import SAMPLES
 from tests.helpers import CountingEmbedder, has_number
 
@@ -97,6 +97,10 @@ def test_english_terms_are_searched_in_vietnamese_without_pairs_across_terms() -
         ("Đ/c Trần Xuân Hựu, Tỉnh ủy viên", ["Trần Xuân Hựu"]),
         ("Đảng bộ huyện Sơn Động (tỉnh Bắc Giang) đã xem xét", []),
         ("Năm 2019, Đảng ủy xã Hàng Vịnh, huyện Năm Căn kết nạp được 6 đảng viên.", []),
+        # "Đảng" (the Party) folds like the family name "Đặng": not a name with diacritics.
+        ("Kỷ niệm 90 năm Ngày thành lập Đảng Cộng sản Việt Nam.", []),
+        ("Chị Hoa nhớ lời Đặng Thị Hoa dặn.", ["Đặng Thị Hoa"]),
+        ("lop do Dang Van Binh phu trach", ["Dang Van Binh"]),
     ],
 )
 def test_person_names(text: str, names: list[str]) -> None:
@@ -130,6 +134,50 @@ def test_kinds_of_answer_a_sentence_holds(text: str, kinds: set[str]) -> None:
 )
 def test_list_introductions(sentence: str, is_list: bool) -> None:
     assert introduces_list(sentence) is is_list
+
+
+ENUMERATED = (
+    "Việc rà soát tập trung vào các nhóm đối tượng sau đây của từng chi bộ:\n\n"
+    "Thứ nhất, đảng viên dự bị không đủ điều kiện.\n\n"
+    "Thứ hai, đảng viên bỏ sinh hoạt đảng 3 tháng.\n\n"
+    "Hai là, đảng viên không làm nhiệm vụ sau 12 tháng.\n\n"
+    "Ngoài ra, việc rà soát còn xét đảng viên suy thoái."
+)
+
+
+def test_a_list_written_as_ordinal_paragraphs_is_one_candidate() -> None:
+    view = build_view("a", "Rà soát đảng viên", "2019-05-17", ENUMERATED)
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id="a", title="Rà soát đảng viên", date="2019-05-17",
+        origin="a.txt", text=ENUMERATED, start=0, end=len(ENUMERATED), score=1.0,
+    )  # fmt: skip
+    found = {c.text[:12]: c for c in candidates([evidence], lambda _: view)}
+    listed = found["Việc rà soát"]
+    assert listed.text.endswith("sau 12 tháng.")  # every item, not the paragraph after them
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "is_item"),
+    [
+        ("Thứ nhất, đảng viên dự bị không đủ điều kiện.", True),
+        ("Thứ tư: đảng viên bỏ sinh hoạt đảng.", True),
+        ("Hai là, đảng viên không làm nhiệm vụ.", True),
+        ("Thứ Ba, 15/05/2007, 07:29", False),  # a dateline's weekday
+        ("Thứ trưởng Bộ Nội vụ dự lễ.", False),
+    ],
+)
+def test_ordinal_list_items(paragraph: str, is_item: bool) -> None:
+    assert bool(ORDINAL_ITEM_RE.match(paragraph)) is is_item
+
+
+def test_a_list_is_cut_between_items_around_its_figure() -> None:
+    items = "".join(
+        f"\n- Đảng bộ xã Số {n}: kết nạp {n} đảng viên, đạt {90 + n}%;" for n in range(30)
+    )
+    text = "Kết quả của các đảng bộ như sau:" + items
+    start, end = shorten(text, (text.index("115%"), text.index("115%") + 4), lines=True)
+    assert text[start:end].startswith("- Đảng bộ xã Số 25: kết nạp 25 đảng viên")
+    assert "115%" in text[start:end] and len(text[start:end]) <= 420
 
 
 # --- picking the answer out of a sentence ---------------------------------------------------

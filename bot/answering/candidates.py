@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from bot.answering.signals import years_in
 from bot.types import Evidence
 from ingest.chunking import split_sentences
-from ingest.lexicon import YEAR_RE
+from ingest.lexicon import ORDINAL_ITEM_RE, YEAR_RE
 from ingest.vietnamese import WORD_RE, fold, keys, with_bigrams
 
-LIST_MAX_CHARS = 500
+LIST_MAX_CHARS = 900  # a list is quoted whole up to this size: its items are the answer
 _LIST_ITEM_RE = re.compile(r"^\s*(?:[-+•*–]|\d{1,2}[.)]|[a-zđ][.)])\s+")
 _LIST_CUE_RE = re.compile(
     r"\b(?:là|như|sau|sau đây|gồm|gồm có|bao gồm|cụ thể|trong đó)\s*:", re.IGNORECASE
@@ -178,7 +178,7 @@ def _list_end(view: ArticleView, index: int) -> int:
     for j in range(index + 1, len(view.spans)):
         s, e = view.spans[j]
         same_paragraph = view.paragraph[j] == view.paragraph[index]
-        item = bool(_LIST_ITEM_RE.match(view.text[s:e]))
+        item = bool(_LIST_ITEM_RE.match(view.text[s:e]) or ORDINAL_ITEM_RE.match(view.text[s:e]))
         if not (same_paragraph or item) or e - start > LIST_MAX_CHARS:
             break
         last = j

@@ -34,6 +34,7 @@ _DATE_RES = (
     re.compile(r"\btháng \d{1,2}\s*[/.-]\s*(?:19|20)\d\d\b", re.I),
 )  # fmt: skip
 _CLAUSE_RE = re.compile(r"[,;:]\s+|\s+[-–]\s+")
+_LINE_RE = re.compile(r"\n\s*")  # a list is cut between its items, so an item keeps its subject
 
 
 @dataclass(frozen=True)
@@ -156,13 +157,14 @@ def pick_answer(query: Query, text: str, facts: Sequence[tuple[int, float]] = ()
 
 
 def shorten(
-    text: str, focus: tuple[int, int] | None, limit: int = MAX_QUOTE_CHARS
+    text: str, focus: tuple[int, int] | None, limit: int = MAX_QUOTE_CHARS, *, lines: bool = False
 ) -> tuple[int, int]:
-    """The span of ``text`` to quote: all of it when short, else whole clauses around
-    ``focus`` (or from the start) up to about ``limit`` characters."""
+    """The span of ``text`` to quote: all of it when short, else whole clauses (or, for a
+    list, whole lines) around ``focus`` (or from the start) up to about ``limit`` characters."""
     if len(text) <= limit:
         return 0, len(text)
-    cuts = [0] + [m.end() for m in _CLAUSE_RE.finditer(text)] + [len(text)]
+    cut_re = _LINE_RE if lines and "\n" in text else _CLAUSE_RE
+    cuts = [0] + [m.end() for m in cut_re.finditer(text)] + [len(text)]
     center = focus[0] if focus else 0
     start = max((c for c in cuts if c <= center), default=0)
     end = start

@@ -22,8 +22,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.answering.candidates import ArticleView, Candidate, build_view, candidates
-from bot.answering.compose import Quote, citation_for, direct_line, pick_answer, shorten
+from bot.answering.candidates import (
+    LIST_MAX_CHARS,
+    ArticleView,
+    Candidate,
+    build_view,
+    candidates,
+)
+from bot.answering.compose import (
+    MAX_QUOTE_CHARS,
+    Quote,
+    citation_for,
+    direct_line,
+    pick_answer,
+    shorten,
+)
 from bot.answering.fact_question import question_spec, score_fact
 from bot.answering.features import (
     INDEX,
@@ -282,7 +295,11 @@ class ExtractiveAnswerer:
         )
 
     def _quote(self, c: Candidate, focus: tuple[int, int] | None) -> Quote:
-        start, end = shorten(c.text, focus)
+        # A list answering a how-question is its items: quoted whole (up to the list's size); a
+        # figure's sentence, or a list holding it, around the figure.
+        listed = c.last > c.index
+        limit = LIST_MAX_CHARS if listed and focus is None else MAX_QUOTE_CHARS
+        start, end = shorten(c.text, focus, limit, lines=listed)
         text = c.text[start:end]
         stripped = len(text) - len(text.lstrip())
         text = text.strip()

@@ -70,6 +70,17 @@ def capital_runs(text: str) -> list[tuple[str, list[re.Match[str]]]]:
     return runs
 
 
+_SURNAME_KEYS = frozenset(key(s) for s in SURNAMES)
+_SURNAMES_FOLDED = frozenset(fold(s) for s in SURNAMES)
+
+
+def _surname(word: str) -> bool:
+    """``word`` (a ``key``) is a family name: with diacritics when it has any, so "Đảng" is
+    not "Đặng"; a word typed without them matches any family name it could be."""
+    folded = fold(word)
+    return word in _SURNAME_KEYS if folded != word else folded in _SURNAMES_FOLDED
+
+
 def person_names(text: str) -> list[tuple[int, int]]:
     """Spans of capitalised runs of two to five syllables that read as a person's name: after
     (or starting with) "đồng chí", "ông", "chị" …, or starting with a common family name where
@@ -87,7 +98,7 @@ def person_names(text: str) -> list[tuple[int, int]]:
         if len(name) < 2:
             continue
         named = start > 0 or cue in PERSON_CUES or before in PERSON_CUES
-        if named or (fold(words[start]) in SURNAMES and fold(cue) not in PLACE_CUES):
+        if named or (_surname(words[start]) and fold(cue) not in PLACE_CUES):
             found.append((name[0].start(), name[-1].end()))
     return found
 
