@@ -101,6 +101,9 @@ def test_english_terms_are_searched_in_vietnamese_without_pairs_across_terms() -
         ("Kỷ niệm 90 năm Ngày thành lập Đảng Cộng sản Việt Nam.", []),
         ("Chị Hoa nhớ lời Đặng Thị Hoa dặn.", ["Đặng Thị Hoa"]),
         ("lop do Dang Van Binh phu trach", ["Dang Van Binh"]),
+        # One word is a name after "chị", "ông" … only as the Central Highlands write them.
+        ("Chị H’Tư - con gái ông K’Lăng - là đảng viên trẻ nhất.", ["H’Tư", "K’Lăng"]),
+        ("Phát biểu tại lễ, ông Bí thư nhấn mạnh.", []),
     ],
 )
 def test_person_names(text: str, names: list[str]) -> None:

@@ -27,7 +27,8 @@ _DATE_RE = re.compile(
     r"\b\d{1,2}\s*[/.-]\s*\d{1,2}(?:\s*[/.-]\s*\d{2,4})?\b|\bngày\s+\d{1,2}\b|\btháng\s+\d{1,2}\b",
     re.IGNORECASE,
 )
-_TOKEN_RE = re.compile(r"[^\W_]+(?:/[^\W_]+)?|[^\w\s]")
+# A word may hold an apostrophe: the names of the Central Highlands ("H’Tư", "K’Lăng").
+_TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*(?:/[^\W_]+)?|[^\w\s]")
 DATED_LEAD_RE = re.compile(
     r"^\W*(?:(?:sáng|chiều|tối|trưa|đêm)\s+)?(?:(?:ngày|hôm)\s+)?\d{1,2}\s*[/.-]\s*\d{1,2}\b", re.I
 )
@@ -70,6 +71,7 @@ def capital_runs(text: str) -> list[tuple[str, list[re.Match[str]]]]:
     return runs
 
 
+_APOSTROPHE_RE = re.compile(r"\w['’]\w")
 _SURNAME_KEYS = frozenset(key(s) for s in SURNAMES)
 _SURNAMES_FOLDED = frozenset(fold(s) for s in SURNAMES)
 
@@ -95,9 +97,9 @@ def person_names(text: str) -> list[tuple[int, int]]:
         ):
             start += 2 if "_".join(words[start : start + 2]) in PERSON_CUES else 1
         name = run[start : start + 5]
-        if len(name) < 2:
-            continue
         named = start > 0 or cue in PERSON_CUES or before in PERSON_CUES
+        if len(name) < 2 and not (named and name and _APOSTROPHE_RE.search(name[0].group())):
+            continue  # one capitalised word is a name only as "chị H’Tư"
         if named or (_surname(words[start]) and fold(cue) not in PLACE_CUES):
             found.append((name[0].start(), name[-1].end()))
     return found
