@@ -159,6 +159,18 @@ def test_a_list_written_as_ordinal_paragraphs_is_one_candidate() -> None:
     assert listed.text.endswith("sau 12 tháng.")  # every item, not the paragraph after them
 
 
+def test_a_list_running_past_its_passage_is_cited_whole() -> None:
+    view = build_view("a", "Rà soát đảng viên", "2019-05-17", ENUMERATED)
+    end = ENUMERATED.index("Thứ hai")  # the passage holds the introduction and one item
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id="a", title="Rà soát đảng viên", date="2019-05-17",
+        origin="a.txt", text=ENUMERATED[:end], start=0, end=end, score=1.0,
+    )  # fmt: skip
+    [listed] = [c for c in candidates([evidence], lambda _: view) if c.last > c.index]
+    citation = listed.evidence.citation(1, listed.start, listed.end)
+    assert citation.quote == listed.text and citation.quote.endswith("sau 12 tháng.")
+
+
 @pytest.mark.parametrize(
     ("paragraph", "is_item"),
     [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.answering.signals import years_in
 from bot.types import Evidence
@@ -157,8 +157,14 @@ def candidates(
             if end - start < 12:
                 continue
             last = _list_end(view, index) if introduces_list(view.text[start:end]) else index
+            source = ev
+            if view.spans[last][1] > ev.end:
+                # A list runs past its passage: its items are the answer, so the quote (and
+                # the citation, verbatim from the article) runs to the list's end.
+                stop = view.spans[last][1]
+                source = replace(ev, text=view.text[ev.start : stop], end=stop)
             found[(view.article_id, index)] = Candidate(
-                ev, view, index, last, start, view.spans[last][1], rank
+                source, view, index, last, start, view.spans[last][1], rank
             )
     return list(found.values())
 
