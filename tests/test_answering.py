@@ -20,7 +20,10 @@ from bot.answering.ranker import WEIGHTS_PATH, Ranker, load_ranker
 from bot.answering.signals import kinds_held, person_names
 from bot.service import Tinbot
 from bot.types import Evidence
+from ingest.facts import extract_facts
 from ingest.lexicon import ANSWER_TYPE_CUES, GLOSSARY, ORDINAL_ITEM_RE
+from ingest.loaders import load
+from ingest.pipeline import prepare
 from tests.conftest import SAMPLES
 from tests.helpers import CountingEmbedder, has_number
 
@@ -431,6 +434,29 @@ def test_the_narrowest_place_asked_is_the_unit_asked_about(
 ) -> None:
     view = build_view("a", "", None, article)
     assert specific_place(analyse(question), view.folded_words) == narrowest
+
+
+def test_plan_or_result_is_read_figure_by_figure_from_the_fact_table() -> None:
+    # Both sentences name a "mục tiêu"; only the first one's figure is a plan.
+    article = prepare(load(str(SAMPLES / "000_f0ce5db119e1970c.txt")))
+    facts = extract_facts(article)
+    view = build_view(article.article_id, article.title, article.date, article.text)
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id=article.article_id, title=article.title,
+        date=article.date, origin="a.txt", text=article.text, start=0, end=len(article.text),
+        score=1.0,
+    )  # fmt: skip
+    query = analyse("tuan giao ket nap bao nhieu dang vien")
+    terms = question_terms(query, lambda ts, exact: dict.fromkeys(ts, 1), 10)
+    cands = candidates([evidence], lambda ev: view)
+    rows = featurize(query, terms, cands, lambda _: facts)
+    plan = {
+        figure: row[INDEX["target_mismatch"]]
+        for c, row in zip(cands, rows, strict=True)
+        for figure in ("kết nạp 150 đảng viên/năm", "đã kết nạp được 470 đảng viên")
+        if figure in c.text
+    }
+    assert plan == {"kết nạp 150 đảng viên/năm": 1.0, "đã kết nạp được 470 đảng viên": 0.0}
 
 
 def test_how_questions_weigh_their_own_features_and_figure_questions_do_not() -> None:

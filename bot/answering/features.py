@@ -363,6 +363,10 @@ def featurize(
             and bool(kind_facts or facts)
             and all(years_overlap(f, spec.years) is False for f in (kind_facts or facts))
         )
+        # Plan or result: the fact table knows it figure by figure ("đã kết nạp được 470" in
+        # a sentence that also names the "mục tiêu" is a result); the sentence's words stand
+        # in where it holds no figure of the asked kind.
+        plan = all(f.target for f in kind_facts) if kind_facts else target
         rows.append(
             [
                 cover,
@@ -395,8 +399,8 @@ def featurize(
                 ),
                 float(bool(asked_years & view.years) and not asked_years & sentence_years),
                 float(bool(asked_years) and not asked_years & view.all_years),
-                float(query.asks_target and target),
-                float(not query.asks_target and target and n_figures > 0),
+                float(query.asks_target and plan),
+                float(not query.asks_target and plan and n_figures > 0),
                 entity_sentence,
                 entity_article,
                 place_article,
