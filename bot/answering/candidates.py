@@ -184,7 +184,8 @@ def _list_end(view: ArticleView, index: int) -> int:
     for j in range(index + 1, len(view.spans)):
         s, e = view.spans[j]
         same_paragraph = view.paragraph[j] == view.paragraph[index]
-        item = bool(_LIST_ITEM_RE.match(view.text[s:e]) or ORDINAL_ITEM_RE.match(view.text[s:e]))
+        line = view.text[s:e]
+        item = bool(_LIST_ITEM_RE.match(line) or ORDINAL_ITEM_RE.match(line))
         if not (same_paragraph or item) or e - start > LIST_MAX_CHARS:
             break
         last = j

@@ -55,11 +55,7 @@ def _without_qualifiers(places: list[str], question: str) -> list[str]:
         return places
     outside = folded_text(re.sub(r"\([^)]*\)", " ", question))
     inner = folded_text(inside)
-    kept = [
-        p
-        for p in places
-        if f" {fold(name_of(p))} " in outside or f" {fold(name_of(p))} " not in inner
-    ]
+    kept = [p for p in places if (name := f" {fold(name_of(p))} ") in outside or name not in inner]
     return kept or places
 
 
@@ -118,8 +114,9 @@ class FactsAnswerer:
         if self._names_for is not places:
             names: dict[str, list[tuple[str, str]]] = {}
             for p in places:
-                name = fold(name_of(p)).strip()
-                names.setdefault(name, []).append((fold(p[: len(p) - len(name_of(p))]).strip(), p))
+                own = name_of(p)
+                level = fold(p[: len(p) - len(own)]).strip()
+                names.setdefault(fold(own).strip(), []).append((level, p))
             self._names = names
             self._longest = max((len(n.split()) for n in names), default=0)
             self._known = f" {' | '.join(fold(p) for p in places)} "
