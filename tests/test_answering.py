@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.answering.candidates import build_view, candidates, introduces_list
+from bot.answering.candidates import build_view, candidates, introduces_list, sentence_terms
 from bot.answering.compose import pick_answer, pick_figures, shorten
 from bot.answering.features import FEATURES, INDEX, featurize, question_terms, specific_place
 from bot.answering.multi import is_multi, split_parts
@@ -89,6 +89,30 @@ def test_english_terms_are_searched_in_vietnamese_without_pairs_across_terms() -
     assert GLOSSARY["party members"] == "đảng viên"
     # Each translation closes with a comma: "huế" and "đại học" are two terms, not a pair.
     assert "huế, đại học," in query.search_text
+
+
+@pytest.mark.parametrize(
+    ("question", "junk", "kept"),
+    [
+        # "bao nhiêu đảng viên": "nhiêu_đảng" is the question's wording ("nhiều đảng viên").
+        ("Xã Tú Lý kết nạp bao nhiêu đảng viên?", "nhieu_dang", "dang_vien"),
+        ("xa tu ly ket nap duoc bao nhieu dang vien", "duoc_bao", "ket_nap"),
+        ("Xã Tú Lý làm thế nào để tạo nguồn?", "nao_de", "tao_nguon"),
+    ],
+)
+def test_pairs_joining_a_question_phrase_to_a_word_do_not_count(
+    question: str, junk: str, kept: str
+) -> None:
+    terms = question_terms(analyse(question), lambda ts, exact: dict.fromkeys(ts, 1), 100)
+    assert junk not in terms.folded_weights
+    assert kept in terms.folded_weights
+
+
+def test_abbreviations_are_read_as_the_words_a_question_spells_out() -> None:
+    _, folded = sentence_terms("Huyện Ninh Sơn mới chỉ kết nạp được 13 ĐV mới.")
+    assert {"dang_vien", "vien_moi"} <= folded
+    _, folded = sentence_terms("Có 47 TCCS đảng; ĐVTN là đoàn viên.")
+    assert "to_chuc" in folded and "dvtn" in folded  # a longer word keeps its letters
 
 
 # --- candidate features ---------------------------------------------------------------------

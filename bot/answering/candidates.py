@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from bot.answering.signals import years_in
 from bot.types import Evidence
 from ingest.chunking import split_sentences
-from ingest.lexicon import ORDINAL_ITEM_RE, YEAR_RE
+from ingest.lexicon import ORDINAL_ITEM_RE, SPELLED_OUT, SPELLED_OUT_RE, YEAR_RE
 from ingest.vietnamese import WORD_RE, fold, keys, with_bigrams
 
 LIST_MAX_CHARS = 900  # a list is quoted whole up to this size: its items are the answer
@@ -79,6 +79,8 @@ class ArticleView:
 
 
 def sentence_terms(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    if SPELLED_OUT_RE.search(text):
+        text = SPELLED_OUT_RE.sub(lambda m: f" {SPELLED_OUT[m.group()]} ", text)
     syllables = keys(text)
     folded = WORD_RE.findall(fold(text))  # the same words, folded in one pass
     if len(folded) != len(syllables):

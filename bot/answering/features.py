@@ -154,7 +154,7 @@ def question_terms(
     more than syllables. Terms the corpus never holds say nothing when they are a question's
     artefact (an untranslated English word, a pair straddling a name's edge)."""
     exact_terms, folded_terms = query_terms(query.search_text)
-    junk = boundary_pairs(query.search_text) | straddling_pairs(query)
+    junk = boundary_pairs(query.search_text) | straddling_pairs(query) | asking_pairs(query)
 
     def weigh(terms: list[str], exact: bool) -> dict[str, float]:
         terms = [t for t in terms if t not in junk]
@@ -186,6 +186,24 @@ def question_terms(
         weights=weigh(exact_terms, True) if exact else folded_weights,
         folded_weights=folded_weights,
     )
+
+
+_ASKING = frozenset(("bao_nhieu", "the_nao", "la_gi", "nhu_the"))
+
+
+def asking_pairs(query: Query) -> set[str]:
+    """Word pairs that join a question phrase to a content word ("bao nhiêu đảng viên" →
+    "nhiêu_đảng"): the question's wording, which a sentence holds only by chance ("nhiều đảng
+    viên")."""
+    syllables = keys(query.search_text)
+    folded = [fold(s) for s in syllables]
+    pairs: set[str] = set()
+    for i in range(len(folded) - 1):
+        phrase_before = i > 0 and f"{folded[i - 1]}_{folded[i]}" in _ASKING
+        phrase_after = i + 2 < len(folded) and f"{folded[i + 1]}_{folded[i + 2]}" in _ASKING
+        if phrase_before or phrase_after:
+            pairs.update({f"{syllables[i]}_{syllables[i + 1]}", f"{folded[i]}_{folded[i + 1]}"})
+    return pairs
 
 
 def straddling_pairs(query: Query) -> set[str]:
