@@ -90,6 +90,12 @@ DOCUMENT_NAME_RE = re.compile(
     r"\s+(?:số\s+)?\d{1,5}\b"
 )
 DOCUMENT_RE = re.compile(f"{DOCUMENT_CODE_RE.pattern}|{DOCUMENT_NAME_RE.pattern}")
+# A document with the date it was issued ("Quy định số 126-QĐ/TW, ngày 28/2/2018"): that year
+# dates the document, not the period a sentence reports on.
+DOCUMENT_DATED_RE = re.compile(
+    rf"(?:{DOCUMENT_RE.pattern})(?:\s*\([^)]{{0,40}}\))?\s*,?\s*(?:ngày\s+)?"
+    r"\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*(?:19|20)\d\d"
+)
 # --- what a question asks for ------------------------------------------------------------------
 
 # Answer types a question can ask for, each with the folded cues that mark it. Checked in this

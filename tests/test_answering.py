@@ -7,17 +7,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.answering.candidates import build_view, candidates, introduces_list, sentence_terms
 from bot.answering.compose import pick_answer, pick_figures, shorten
+from bot.answering.extractive import ExtractiveAnswerer, Ranking, Scored
 from bot.answering.features import FEATURES, INDEX, featurize, question_terms, specific_place
 from bot.answering.multi import is_multi, split_parts
 from bot.answering.question import analyse
 from bot.answering.ranker import WEIGHTS_PATH, Ranker, load_ranker
-from bot.answering.signals import kinds_held, person_names
+from bot.answering.signals import kinds_held, person_names, years_in
 from bot.service import Tinbot
 from bot.types import Evidence
 from ingest.facts import extract_facts
@@ -184,6 +186,30 @@ def test_a_list_written_as_ordinal_paragraphs_is_one_candidate() -> None:
     found = {c.text[:12]: c for c in candidates([evidence], lambda _: view)}
     listed = found["Việc rà soát"]
     assert listed.text.endswith("sau 12 tháng.")  # every item, not the paragraph after them
+
+
+@pytest.mark.parametrize(("ratio_list", "list_first"), [(0.2, True), (0.0, False)])
+def test_a_how_answer_is_the_list_when_it_scores_close_to_the_best_sentence(
+    ratio_list: float, list_first: bool
+) -> None:
+    view = build_view("a", "Rà soát đảng viên", "2019-05-17", ENUMERATED)
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id="a", title="Rà soát đảng viên", date="2019-05-17",
+        origin="a.txt", text=ENUMERATED, start=0, end=len(ENUMERATED), score=1.0,
+    )  # fmt: skip
+    cands = candidates([evidence], lambda _: view)
+    row = [0.0] * len(FEATURES)
+    row[INDEX["cover_context"]] = row[INDEX["slot_context"]] = 1.0
+    # The list scores a third of the closing sentence, the single items less still.
+    chance = {"Việc": 0.3, "Ngoài": 0.9}
+    scored = [Scored(c, row, chance.get(c.text.split()[0], 0.25)) for c in cands]
+    scored.sort(key=lambda s: -s.probability)
+    shipped = load_ranker()
+    selection = replace(shipped.selection, ratio_list=ratio_list, threshold=0.1, min_cover=0.0)
+    answerer = ExtractiveAnswerer(ranker=replace(shipped, selection=selection))
+    query = analyse("Những trường hợp đảng viên nào thuộc diện rà soát?")
+    chosen = answerer.select(Ranking(query, scored))
+    assert (chosen[0].candidate.last > chosen[0].candidate.index) is list_first
 
 
 def test_a_list_running_past_its_passage_is_cited_whole() -> None:
@@ -400,6 +426,25 @@ Nhiều đơn vị có kết quả kết nạp cao:
 - Đảng bộ thành phố Vĩnh Yên: kết nạp 310 đảng viên, đạt 110%.
 """
 
+SCREENING_ARTICLE = """Hòa Sơn rà soát, sàng lọc đội ngũ đảng viên
+
+Năm 2019, Tỉnh ủy Hòa Sơn tổ chức 2 đợt rà soát, sàng lọc đội ngũ đảng viên để thực hiện Chỉ \
+thị số 28-CT/TW ngày 21/1/2019 của Ban Bí thư về nâng cao chất lượng kết nạp đảng viên.
+
+Theo hướng dẫn của Ban Tổ chức Tỉnh ủy, việc rà soát, sàng lọc đưa những người không còn đủ \
+tư cách ra khỏi Đảng tập trung vào các nhóm đối tượng sau:
+
+Thứ nhất, đảng viên dự bị không đủ điều kiện để chuyển thành đảng viên chính thức.
+
+Thứ hai, đảng viên không bảo đảm tiêu chuẩn chính trị theo Quy định số 126-QĐ/TW, ngày \
+28/2/2018 của Bộ Chính trị.
+
+Thứ ba, đảng viên bỏ sinh hoạt đảng hoặc không đóng đảng phí 3 tháng trong năm mà không có lý \
+do chính đáng.
+
+Ngoài ra, diện rà soát còn gồm những đảng viên có biểu hiện suy thoái về tư tưởng chính trị.
+"""
+
 
 @pytest.fixture(scope="module")
 def written_bot(
@@ -410,8 +455,9 @@ def written_bot(
     folder = tmp_path_factory.mktemp("written")
     (folder / "muong_chieng.txt").write_text(HOW_ARTICLE, encoding="utf-8")
     (folder / "vinh_phuc.txt").write_text(DISTRICTS_ARTICLE, encoding="utf-8")
+    (folder / "hoa_son.txt").write_text(SCREENING_ARTICLE, encoding="utf-8")
     with Tinbot(Settings(data_dir=folder / "data"), embedder) as service:
-        assert service.ingest([str(SAMPLES), str(folder)]).count("added") == 7
+        assert service.ingest([str(SAMPLES), str(folder)]).count("added") == 8
         yield service
 
 
@@ -430,6 +476,32 @@ def test_a_how_question_quotes_what_was_done_not_only_the_introduction(
     assert not answer.refused
     assert any(s in answer.text for s in HOW_SENTENCES), answer.text
     assert len(answer.text) <= 1200
+
+
+def test_a_how_question_whose_answer_is_a_list_quotes_the_list(written_bot: Tinbot) -> None:
+    # The second item cites a rule of 2018: the date a document was issued is not the period
+    # the list is about, so the list still answers a question about 2019.
+    answer = written_bot.answer(
+        "Năm 2019, Hòa Sơn rà soát những trường hợp đảng viên nào để đưa ra khỏi Đảng?"
+    )
+    assert not answer.refused
+    for item in ("Thứ nhất", "Quy định số 126-QĐ/TW", "không đóng đảng phí 3 tháng"):
+        assert item in answer.text, answer.text
+    assert len(answer.text) <= 1200
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("theo Quy định số 126-QĐ/TW, ngày 28/2/2018 của Bộ Chính trị", set()),
+        ("Chỉ thị số 28-CT/TW ngày 21/1/2019; năm 2020 kết nạp 30 đảng viên", {"2020"}),
+        ("Đề án 20-ĐA/TU (Thành ủy) 24/10/2022", set()),
+        ("Nghị quyết 28 năm 2019", {"2019"}),  # no issue date: the year may be the period
+        ("ngày 28/2/2018, huyện kết nạp 30 đảng viên", {"2018"}),
+    ],
+)
+def test_the_date_a_cited_document_was_issued_is_no_period(text: str, years: set[str]) -> None:
+    assert years_in(text) == years
 
 
 def test_a_district_asked_with_its_province_gets_the_district_figure(written_bot: Tinbot) -> None:

@@ -11,7 +11,8 @@ answers. The decision is a few named steps, each of which ``explain`` can show:
    honest refusal (saying which year is not reported, and what is, when that was the reason);
 3. **selection** — the best sentence, plus a neighbour that holds an asked kind it lacks (the
    name after the sentence about the event), plus close runners-up for questions of several
-   asks or how-questions, within a phone-sized budget;
+   asks or how-questions, within a phone-sized budget; a how-question whose list ("… gồm:",
+   "Thứ nhất, …") scores close to the best sentence is answered by the list;
 4. **compose** — a direct line with the figure, date or name, then the verbatim quotes.
 """
 
@@ -189,6 +190,18 @@ class ExtractiveAnswerer:
             used = sum(len(c.candidate.text) for c in chosen)
             return used + len(s.candidate.text) <= settings.max_chars
 
+        if how and settings.ratio_list > 0:
+            lists = [
+                s
+                for s in eligible
+                if s.candidate.last > s.candidate.index
+                and s.probability >= settings.ratio_list * top.probability
+            ]
+            if lists and lists[0] is not top:
+                # "What are the cases …": the list is the answer, whole, in place of the
+                # sentence that leads to it.
+                top = lists[0]
+                chosen = [top]
         if how and settings.practice_block > 0:
             return self._block(eligible, settings.practice_block)
         missing = (set(query.answer_types) & CHECKABLE) - kinds_held(top.candidate.text)

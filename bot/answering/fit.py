@@ -63,6 +63,7 @@ GRID: dict[str, Sequence[float]] = {
     "ratio_missing": (0.05, 0.15),
     "adjacent_missing": (1, 2),
     "practice_block": (0, 2, 3),
+    "ratio_list": (0.0, 0.2, 0.3, 0.5),
     "max_quotes_practice": (3, 4),
     "direct_handicap": (0.5, 1.0, 2.0, 100.0),
 }

@@ -11,6 +11,7 @@ from functools import lru_cache
 from bot.answering.question import Query
 from index.lexical import STOPWORDS
 from ingest.lexicon import (
+    DOCUMENT_DATED_RE,
     DOCUMENT_RE,
     PERSON_CUES,
     PLACE_CUES,
@@ -111,7 +112,9 @@ def has_person(text: str) -> bool:
 
 def years_in(text: str, date: str | None = None) -> set[str]:
     """Years a text names or covers: "2016-2020" covers each year between, "từ năm 2017 đến nay"
-    every year up to the publication date."""
+    every year up to the publication date. The date a cited document was issued is no period."""
+    if DOCUMENT_DATED_RE.search(text):
+        text = DOCUMENT_DATED_RE.sub(" ", text)
     years = set(YEAR_RE.findall(text))
     for a, b in YEAR_SPAN_RE.findall(text):
         if int(a) < int(b) <= int(a) + 20:
