@@ -212,6 +212,32 @@ def test_a_how_answer_is_the_list_when_it_scores_close_to_the_best_sentence(
     assert (chosen[0].candidate.last > chosen[0].candidate.index) is list_first
 
 
+def _passage(text: str, start: int, end: int) -> Evidence:
+    return Evidence(
+        n=1, chunk_id=f"a:{start}", article_id="a", title="Xiêng My", date="2024-05-01",
+        origin="a.txt", text=text[start:end], start=start, end=end, score=1.0,
+    )  # fmt: skip
+
+
+def test_sentences_between_two_retrieved_passages_of_an_article_are_candidates() -> None:
+    first = "Xã Xiêng My gặp khó khi tạo nguồn vì thanh niên đi làm ăn xa."
+    middle = "Xã đưa bộ đội xuất ngũ, giáo viên, con dâu, con rể vào diện bồi dưỡng."
+    last = "Nhờ mở rộng nguồn, xã giữ được kết quả phát triển đảng viên."
+    text = f"{first}\n\n{middle}\n\n{last}"
+    view = build_view("a", "Xiêng My", "2024-05-01", text)
+    around = [_passage(text, 0, len(first)), _passage(text, text.index(last), len(text))]
+    found = {c.text: c for c in candidates(around, lambda _: view)}
+    filled = found[middle]
+    assert filled.rank == 2  # the worse of the two passages' ranks
+    assert filled.evidence.citation(1, filled.start, filled.end).quote == middle
+    # A passage alone, or two passages far apart, leave the rest of the article unread.
+    assert middle not in {c.text for c in candidates(around[:1], lambda _: view)}
+    far = f"{first}\n\n{middle * 20}\n\n{last}"
+    view = build_view("a", "Xiêng My", "2024-05-01", far)
+    apart = [_passage(far, 0, len(first)), _passage(far, far.index(last), len(far))]
+    assert len(candidates(apart, lambda _: view)) == 2
+
+
 def test_a_list_running_past_its_passage_is_cited_whole() -> None:
     view = build_view("a", "Rà soát đảng viên", "2019-05-17", ENUMERATED)
     end = ENUMERATED.index("Thứ hai")  # the passage holds the introduction and one item

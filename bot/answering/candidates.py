@@ -1,8 +1,10 @@
-"""Candidate answers: the sentences of the retrieved passages, with their articles split once
-into sentences (a sentence that introduces a list carries its items)."""
+"""Candidate answers: the sentences of the retrieved passages, and of a short gap between two
+passages of one article, with their articles split once into sentences (a sentence that
+introduces a list carries its items)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -14,6 +16,7 @@ from ingest.lexicon import ORDINAL_ITEM_RE, SPELLED_OUT, SPELLED_OUT_RE, YEAR_RE
 from ingest.vietnamese import WORD_RE, fold, keys, with_bigrams
 
 LIST_MAX_CHARS = 900  # a list is quoted whole up to this size: its items are the answer
+GAP_MAX_CHARS = 800  # text between two retrieved passages of an article read as candidates
 _LIST_ITEM_RE = re.compile(r"^\s*(?:[-+•*–]|\d{1,2}[.)]|[a-zđ][.)])\s+")
 _LIST_CUE_RE = re.compile(
     r"\b(?:là|như|sau|sau đây|gồm|gồm có|bao gồm|cụ thể|trong đó)\s*:", re.IGNORECASE
@@ -168,7 +171,45 @@ def candidates(
             found[(view.article_id, index)] = Candidate(
                 source, view, index, last, start, view.spans[last][1], rank
             )
+    _fill_gaps(evidence, view_of, found)
     return list(found.values())
+
+
+def _fill_gaps(
+    evidence: Sequence[Evidence],
+    view_of: Callable[[Evidence], ArticleView | None],
+    found: dict[tuple[str, int], Candidate],
+) -> None:
+    """Sentences between two retrieved passages of one article, at most a passage apart:
+    the article's part about the question ran over them and retrieval missed the middle. Each
+    is cited from the passage before it, extended to the sentence, at the worse of the two
+    ranks."""
+    by_article: dict[str, list[tuple[int, Evidence]]] = {}
+    for rank, ev in enumerate(evidence, start=1):
+        by_article.setdefault(ev.article_id, []).append((rank, ev))
+    for passages in by_article.values():
+        if len(passages) < 2:
+            continue
+        passages.sort(key=lambda item: item[1].start)
+        view = view_of(passages[0][1])
+        if view is None:
+            continue
+        for (rank_a, a), (rank_b, b) in itertools.pairwise(passages):
+            if not 0 < b.start - a.end <= GAP_MAX_CHARS:
+                continue
+            first = view.sentence_at(a.end)
+            if first is None:
+                continue
+            for index in range(first, len(view.spans)):
+                start, end = view.spans[index]
+                if end > b.start:
+                    break
+                if start < a.end or end - start < 12 or (view.article_id, index) in found:
+                    continue
+                source = replace(a, text=view.text[a.start : end], end=end)
+                found[(view.article_id, index)] = Candidate(
+                    source, view, index, index, start, end, max(rank_a, rank_b)
+                )
 
 
 def introduces_list(sentence: str) -> bool:
