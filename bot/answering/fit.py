@@ -25,6 +25,7 @@ shipped file.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sys
@@ -53,8 +54,11 @@ QUESTIONS = REPO / "eval" / "news.jsonl"
 REFUSALS = REPO / "eval" / "offtopic.jsonl"
 L2 = 1.0
 FOLDS = 5
+JOINT = ("threshold", "min_cover")
 GRID: dict[str, Sequence[float]] = {
-    "threshold": (0.06, 0.08, 0.1, 0.12, 0.16, 0.2),
+    # Highest first: of thresholds that score the same, the search keeps the first, and an
+    # honest refusal is the safer error than a wrong answer.
+    "threshold": (0.2, 0.16, 0.12, 0.1, 0.08, 0.07, 0.06),
     "min_cover": (0.2, 0.25, 0.3, 0.35, 0.4),
     "min_slot": (0.0, 0.2, 0.3, 0.4, 0.5),
     "ratio": (0.2, 0.35, 0.5, 0.7),
@@ -270,13 +274,24 @@ def tune_selection(
     examples: Sequence[Example], answerer: ExtractiveAnswerer, ranker: Ranker
 ) -> Selection:
     """Coordinate search over ``GRID``: each setting in turn takes its best value with the
-    others held, twice over (a full grid costs minutes for the same result)."""
+    others held, twice over (a full grid costs minutes for the same result). The refusal
+    settings (``JOINT``) work together, so they are searched as one coordinate, every
+    combination: one at a time, the search stopped at whichever pair it met first."""
     selection = Selection()
     best = _objective(evaluate(examples, answerer, replace(ranker, selection=selection)))
+    coordinates: list[list[dict[str, float]]] = [
+        [
+            dict(zip(JOINT, combo, strict=True))
+            for combo in itertools.product(*(GRID[n] for n in JOINT))
+        ]
+    ]
+    coordinates += [
+        [{name: v} for v in values] for name, values in GRID.items() if name not in JOINT
+    ]
     for _ in range(2):
-        for name, values in GRID.items():
-            for value in values:
-                candidate = replace(selection, **{name: value})  # type: ignore[arg-type]
+        for settings in coordinates:
+            for values in settings:
+                candidate = replace(selection, **values)  # type: ignore[arg-type]
                 score = _objective(
                     evaluate(examples, answerer, replace(ranker, selection=candidate))
                 )
