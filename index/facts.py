@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 # Bump when ingest.facts changes what it extracts: stale articles are re-read on open.
 EXTRACTOR_VERSION = 1
+ARTICLES_CACHED = 256  # articles whose facts are kept between questions
 
 _COLUMNS = tuple(f.name for f in fields(Fact))
 _BOOL_COLUMNS = frozenset({"target", "per_year"})
@@ -41,11 +42,14 @@ class FactStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._places_cache: tuple[str | None, list[str]] | None = None
+        self._articles_cache: dict[str, list[Fact]] = {}
+        self._articles_generation: str | None = None
         migrate(conn)
 
     def replace(self, conn: sqlite3.Connection, article_id: str, facts: Iterable[Fact]) -> int:
         """Make ``facts`` the article's facts; call inside the store's transaction."""
         self._places_cache = None
+        self._articles_cache.clear()
         conn.execute("DELETE FROM facts WHERE article_id = ?", (article_id,))
         marks = ", ".join("?" * len(_COLUMNS))
         rows = []
@@ -63,6 +67,7 @@ class FactStore:
 
     def delete(self, conn: sqlite3.Connection, article_id: str) -> None:
         self._places_cache = None
+        self._articles_cache.clear()
         conn.execute("DELETE FROM facts WHERE article_id = ?", (article_id,))
         conn.execute("DELETE FROM facts_extracted WHERE article_id = ?", (article_id,))
 
@@ -86,6 +91,7 @@ class FactStore:
             facts = extract_facts(article)
             with store.transaction() as conn:
                 self.replace(conn, article_id, facts)
+                store.bump_generation(conn)  # other processes drop their cached facts
         return len(stale)
 
     def query(
@@ -128,11 +134,7 @@ class FactStore:
     def places(self) -> list[str]:
         """Every place that facts are about, most facts first. Cached until the next write:
         grouping every fact costs far more than a question may spend at 100k passages."""
-        try:
-            row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-            generation = "0" if row is None else str(row[0])
-        except sqlite3.OperationalError:  # standalone use: no store, no generation counter
-            generation = None
+        generation = self._generation()
         cached = self._places_cache
         if cached is not None and generation is not None and cached[0] == generation:
             return cached[1]
@@ -143,6 +145,30 @@ class FactStore:
         places = [row[0] for row in rows]
         self._places_cache = (generation, places)
         return places
+
+    def of_article(self, article_id: str) -> list[Fact]:
+        """An article's facts, in text order. Cached until the next write: the answerer asks
+        for the same few articles' facts several times per question."""
+        generation = self._generation()
+        if generation is None:
+            return self.query(article_id=article_id)
+        if self._articles_generation != generation:
+            self._articles_cache.clear()
+            self._articles_generation = generation
+        facts = self._articles_cache.get(article_id)
+        if facts is None:
+            facts = self.query(article_id=article_id)
+            if len(self._articles_cache) >= ARTICLES_CACHED:
+                self._articles_cache.pop(next(iter(self._articles_cache)))
+            self._articles_cache[article_id] = facts
+        return facts
+
+    def _generation(self) -> str | None:
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        except sqlite3.OperationalError:  # standalone use: no store, no generation counter
+            return None
+        return "0" if row is None else str(row[0])
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM facts").fetchone()[0])

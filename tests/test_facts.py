@@ -249,6 +249,26 @@ def test_refresh_reads_only_stale_articles(
     assert facts.count() == len(extract_facts(MUONG_CHA))
 
 
+def test_an_articles_facts_are_cached_until_the_index_changes(
+    store: ArticleStore, tmp_path: Path
+) -> None:
+    facts = FactStore(store.conn)
+    _put(store, MUONG_CHA)
+    facts.refresh(store)
+    first = facts.of_article(MUONG_CHA.article_id)
+    assert first == facts.query(article_id=MUONG_CHA.article_id) and first
+    assert facts.of_article(MUONG_CHA.article_id) is first  # read once
+    # Another process (its own connection) writes: the generation it bumps drops the cache.
+    other = ArticleStore(tmp_path / "tinbot.sqlite3")
+    try:
+        with other.transaction() as conn:
+            FactStore(other.conn).replace(conn, MUONG_CHA.article_id, first[:1])
+            other.bump_generation(conn)
+    finally:
+        other.close()
+    assert facts.of_article(MUONG_CHA.article_id) == first[:1]
+
+
 def test_a_fact_of_another_article_is_refused(store: ArticleStore) -> None:
     facts = FactStore(store.conn)
     with pytest.raises(ValueError, match="given for"), store.transaction() as conn:

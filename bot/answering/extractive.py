@@ -138,7 +138,7 @@ class ExtractiveAnswerer:
         return question_terms(query, doc_freq, max(1, passages))
 
     def _facts_of(self, article_id: str) -> Sequence[Fact]:
-        return self.facts.query(article_id=article_id) if self.facts is not None else ()
+        return self.facts.of_article(article_id) if self.facts is not None else ()
 
     # --- steps -------------------------------------------------------------------------------
     def rank(self, query: Query, evidence: Sequence[Evidence]) -> Ranking:

@@ -407,7 +407,7 @@ class FactsAnswerer:
         against is cited too when another sentence gives it."""
         notes: list[str] = []
         for citation in list(composer.citations):
-            article_facts = self.facts.query(article_id=citation.article_id)
+            article_facts = self.facts.of_article(citation.article_id)
             for fact in article_facts:
                 if fact.start != citation.start or not fact.note:
                     continue

@@ -229,6 +229,13 @@ def straddling_pairs(query: Query) -> set[str]:
 
 
 def cover_of(weights: dict[str, float], total: float, *term_sets: Container[str]) -> float:
+    sets = [s for s in term_sets if isinstance(s, frozenset | set)]
+    if len(sets) == len(term_sets):
+        # Set intersections run in C: the answerer computes a dozen covers per candidate.
+        held: set[str] = set()
+        for terms in sets:
+            held |= weights.keys() & terms
+        return sum(weights[t] for t in held) / total
     if len(term_sets) == 1:
         only = term_sets[0]
         return sum(w for t, w in weights.items() if t in only) / total
@@ -271,31 +278,16 @@ def featurize(
         view = c.view
         text = c.text
         sentence_sets = range(c.index, c.last + 1)
+        around = range(max(0, c.index - 2), min(len(view.spans), c.last + 3))
+        own_folded = frozenset().union(*(view.folded_terms(i) for i in sentence_sets))
+        near_folded = frozenset().union(*(view.folded_terms(i) for i in around))
         if terms.exact:
             own = frozenset().union(*(view.exact_terms(i) for i in sentence_sets))
-            near = frozenset().union(
-                *(
-                    view.exact_terms(i)
-                    for i in range(max(0, c.index - 2), min(len(view.spans), c.last + 3))
-                )
-            )
+            near = frozenset().union(*(view.exact_terms(i) for i in around))
             title, article = view.title_exact, view.article_exact
         else:
-            own = frozenset().union(*(view.folded_terms(i) for i in sentence_sets))
-            near = frozenset().union(
-                *(
-                    view.folded_terms(i)
-                    for i in range(max(0, c.index - 2), min(len(view.spans), c.last + 3))
-                )
-            )
+            own, near = own_folded, near_folded
             title, article = view.title_folded, view.article_folded
-        own_folded = frozenset().union(*(view.folded_terms(i) for i in sentence_sets))
-        near_folded = frozenset().union(
-            *(
-                view.folded_terms(i)
-                for i in range(max(0, c.index - 2), min(len(view.spans), c.last + 3))
-            )
-        )
         cover = cover_of(terms.weights, terms.total, own)
         covers.append(cover)
         pair_weights = {t: w for t, w in terms.weights.items() if "_" in t}
