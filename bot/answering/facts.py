@@ -183,7 +183,7 @@ class FactsAnswerer:
         a matching fact is better used as one feature among others)."""
         query = query or analyse(question)
         folded = folded_text(query.search_text)
-        if self.facts.count() == 0 or self._unknown_entity(query):
+        if self.facts.is_empty() or self._unknown_entity(query):
             return None
         places = _without_qualifiers(self.places_in(folded), query.text)
         qtype = self.question_type(query, folded, places)
