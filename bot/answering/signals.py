@@ -119,10 +119,14 @@ def years_in(text: str, date: str | None = None) -> set[str]:
     for a, b in YEAR_SPAN_RE.findall(text):
         if int(a) < int(b) <= int(a) + 20:
             years.update(str(y) for y in range(int(a), int(b) + 1))
-    if date:
-        for a in SINCE_RE.findall(fold(text)):
-            if int(a) <= int(date[:4]) <= int(a) + 20:
-                years.update(str(y) for y in range(int(a), int(date[:4]) + 1))
+    if date and years:
+        # "từ (đầu) năm 2017 … nay" spans a few words around its year: read folded there only,
+        # not a whole article folded for it.
+        for m in YEAR_RE.finditer(text):
+            window = fold(text[max(0, m.start() - 32) : m.end() + 32])
+            for a in SINCE_RE.findall(window):
+                if int(a) <= int(date[:4]) <= int(a) + 20:
+                    years.update(str(y) for y in range(int(a), int(date[:4]) + 1))
     return years
 
 
