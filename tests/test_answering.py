@@ -18,7 +18,7 @@ from bot.answering.extractive import ExtractiveAnswerer, Ranking, Scored
 from bot.answering.features import FEATURES, INDEX, featurize, question_terms, specific_place
 from bot.answering.multi import is_multi, split_parts
 from bot.answering.question import analyse
-from bot.answering.ranker import WEIGHTS_PATH, Ranker, load_ranker
+from bot.answering.ranker import WEIGHTS_PATH, Ranker, Selection, load_ranker
 from bot.answering.signals import kinds_held, person_names, years_in
 from bot.service import Tinbot
 from bot.types import Evidence
@@ -236,6 +236,44 @@ def test_sentences_between_two_retrieved_passages_of_an_article_are_candidates()
     view = build_view("a", "Xiêng My", "2024-05-01", far)
     apart = [_passage(far, 0, len(first)), _passage(far, far.index(last), len(far))]
     assert len(candidates(apart, lambda _: view)) == 2
+
+
+@pytest.mark.parametrize("another_answer", [False, True])
+def test_scraps_of_a_report_about_another_year_are_refused(another_answer: bool) -> None:
+    view = build_view("a", "Rà soát đảng viên", "2019-05-17", ENUMERATED)
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id="a", title="Rà soát đảng viên", date="2019-05-17",
+        origin="a.txt", text=ENUMERATED, start=0, end=len(ENUMERATED), score=1.0,
+    )  # fmt: skip
+    first, second, third, *_ = candidates([evidence], lambda _: view)
+
+    def row(**values: float) -> list[float]:
+        out = [0.0] * len(FEATURES)
+        for name, value in values.items():
+            out[INDEX[name]] = value
+        return out
+
+    ranker = Ranker(
+        weights={"year_other": -4.0, "has_asked": 2.0, "lacks_asked": 0.5},
+        bias=-1.5,
+        selection=Selection(threshold=0.1, min_cover=0.0, period_dominance=0.5),
+    )
+    # The year asked is not reported: the sentence that answers is about another year (0.62
+    # but for its year), what is left of the report holds no figure of the asked kind (0.27).
+    scored = [
+        Scored(first, row(year_other=1, has_asked=1), 0.05, "period"),
+        Scored(second, row(lacks_asked=1), ranker.probability(row(lacks_asked=1))),
+    ]
+    if another_answer:  # … unless a likely sentence of the asked year gives the asked measure
+        scored.append(Scored(third, row(), ranker.probability(row())))
+    scored.sort(key=lambda s: -s.probability)
+    answerer = ExtractiveAnswerer(ranker=ranker)
+    query = analyse("Năm 2020 huyện Tuần Giáo kết nạp bao nhiêu đảng viên?")
+    ranking = Ranking(query, scored)
+    chosen = answerer.select(ranking)
+    assert bool(chosen) is another_answer
+    if not another_answer:
+        assert "không nêu số liệu này cho năm 2020" in answerer.refusal(query, ranking).text
 
 
 def test_a_list_running_past_its_passage_is_cited_whole() -> None:

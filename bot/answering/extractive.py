@@ -95,6 +95,15 @@ def mismatch(query: Query, row: Sequence[float]) -> str | None:
     return None
 
 
+def _off_measure(row: Sequence[float]) -> bool:
+    """The candidate holds no figure of the asked kind, or holds it as a plan where results
+    are asked (or the other way round)."""
+    return any(
+        row[INDEX[name]] > 0
+        for name in ("lacks_asked", "fact_kind_mismatch", "target_mismatch", "fact_target_mismatch")
+    )
+
+
 class ExtractiveAnswerer:
     def __init__(
         self,
@@ -164,6 +173,26 @@ class ExtractiveAnswerer:
             return []
         if eligible[0].row[INDEX["slot_context"]] < settings.min_slot:
             return []
+        if settings.period_dominance > 0:
+            # The answer the articles give is for another period when a sentence set aside for
+            # its period would far outscore, its period aside, the best one left, and no likely
+            # one left gives the asked measure (a stock of "47 tổ chức" for admissions, a plan
+            # for a result): scraps of the same report, not this period's answer.
+            other = max(
+                (
+                    self.ranker.probability_without(s.row, PERIOD_FEATURES)
+                    for s in ranking.scored
+                    if s.mismatch == "period"
+                ),
+                default=0.0,
+            )
+            on_measure = (
+                s
+                for s in eligible
+                if s.probability >= settings.threshold and not _off_measure(s.row)
+            )
+            if eligible[0].probability < settings.period_dominance * other and not any(on_measure):
+                return []
         query = ranking.query
         top = eligible[0]
         chosen = [top]

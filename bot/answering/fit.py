@@ -68,6 +68,7 @@ GRID: dict[str, Sequence[float]] = {
     "adjacent_missing": (1, 2),
     "practice_block": (0, 2, 3),
     "ratio_list": (0.0, 0.2, 0.3, 0.5),
+    "period_dominance": (0.0, 0.3, 0.5, 0.7, 1.0),
     "max_quotes_practice": (3, 4),
     "direct_handicap": (0.5, 1.0, 2.0, 100.0),
 }

@@ -36,6 +36,7 @@ class Selection:
     ratio_multi: float = 0.6  # … or, for a question of several asks, from the same article
     ratio_missing: float = 0.15  # a neighbour that holds an asked kind the best one lacks
     adjacent_missing: int = 1
+    period_dominance: float = 0.0  # >0: refuse when another period's best is this much better
     ratio_list: float = 0.0  # >0: a how-answer is the list this close to the best sentence
     practice_block: int = 0  # >0: a practice answer is the best run of this many sentences
     max_chars: int = 1000  # quoted text in all: an answer is read on a phone
