@@ -9,6 +9,8 @@ answers. The decision is a few named steps, each of which ``explain`` can show:
    that names none of the places the question names, cannot be the answer;
 2. **threshold** — the best remaining candidate must be likely enough, else the answer is an
    honest refusal (saying which year is not reported, and what is, when that was the reason);
+   so too when what remains is scraps of a report about another year: a sentence set aside for
+   its year would far outscore them, and none gives the asked measure;
 3. **selection** — the best sentence, plus a neighbour that holds an asked kind it lacks (the
    name after the sentence about the event), plus close runners-up for questions of several
    asks or how-questions, within a phone-sized budget; a how-question whose list ("… gồm:",
