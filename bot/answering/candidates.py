@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.answering.signals import years_in
@@ -150,16 +150,8 @@ def candidates(
         view = view_of(ev)
         if view is None:
             continue
-        first = view.sentence_at(ev.start)
-        if first is None:
-            continue
-        for index in range(first, len(view.spans)):
-            start, end = view.spans[index]
-            if start >= ev.end:
-                break
-            if end > ev.end + 1 or (view.article_id, index) in found:
-                continue
-            if end - start < 12:
+        for index, start, end in _sentences_within(view, ev.start, ev.end + 1):
+            if (view.article_id, index) in found:
                 continue
             last = _list_end(view, index) if introduces_list(view.text[start:end]) else index
             source = ev
@@ -173,6 +165,20 @@ def candidates(
             )
     _fill_gaps(evidence, view_of, found)
     return list(found.values())
+
+
+def _sentences_within(view: ArticleView, lo: int, hi: int) -> Iterator[tuple[int, int, int]]:
+    """(number, start, end) of the sentences from the one at ``lo`` that end by ``hi``, but
+    for fragments too short to answer."""
+    first = view.sentence_at(lo)
+    if first is None:
+        return
+    for index in range(first, len(view.spans)):
+        start, end = view.spans[index]
+        if start >= hi:
+            break
+        if end <= hi and end - start >= 12:
+            yield index, start, end
 
 
 def _fill_gaps(
@@ -197,14 +203,8 @@ def _fill_gaps(
         for (rank_a, a), (rank_b, b) in itertools.pairwise(passages):
             if not 0 < b.start - a.end <= GAP_MAX_CHARS:
                 continue
-            first = view.sentence_at(a.end)
-            if first is None:
-                continue
-            for index in range(first, len(view.spans)):
-                start, end = view.spans[index]
-                if end > b.start:
-                    break
-                if start < a.end or end - start < 12 or (view.article_id, index) in found:
+            for index, start, end in _sentences_within(view, a.end, b.start):
+                if start < a.end or (view.article_id, index) in found:
                     continue
                 source = replace(a, text=view.text[a.start : end], end=end)
                 found[(view.article_id, index)] = Candidate(
