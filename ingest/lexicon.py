@@ -96,6 +96,22 @@ DOCUMENT_DATED_RE = re.compile(
     rf"(?:{DOCUMENT_RE.pattern})(?:\s*\([^)]{{0,40}}\))?\s*,?\s*(?:ngày\s+)?"
     r"\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*(?:19|20)\d\d"
 )
+
+# --- abbreviations -----------------------------------------------------------------------------
+
+# Abbreviations that reports write for words a question spells out ("13 ĐV mới" for "bao nhiêu
+# đảng viên mới"): read as those words when a sentence is matched against a question. ("%" is
+# not spelled out: "phần trăm" in a question asks for a share, which the answer type covers, and
+# spelling it out made every sentence with a share look like the answer.)
+SPELLED_OUT: dict[str, str] = {
+    "ĐV": "đảng viên",
+    "TCCS": "tổ chức cơ sở",
+    "QCƯT": "quần chúng ưu tú",
+    "HĐND": "hội đồng nhân dân",
+    "UBND": "ủy ban nhân dân",
+}
+SPELLED_OUT_RE = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, SPELLED_OUT))})(?!\w)")
+
 # --- what a question asks for ------------------------------------------------------------------
 
 # Answer types a question can ask for, each with the folded cues that mark it. Checked in this
@@ -386,22 +402,6 @@ def phrase_re(phrases: tuple[str, ...]) -> re.Pattern[str]:
 
 # --- periods -----------------------------------------------------------------------------------
 
-# Abbreviations that reports write for words a question spells out ("13 ĐV mới" for "bao nhiêu
-# đảng viên mới"): read as those words when a sentence is matched against a question. ("%" is
-# not spelled out: "phần trăm" in a question asks for a share, which the answer type covers, and
-# spelling it out made every sentence with a share look like the answer.)
-SPELLED_OUT: dict[str, str] = {
-    "ĐV": "đảng viên",
-    "TCCS": "tổ chức cơ sở",
-    "QCƯT": "quần chúng ưu tú",
-    "HĐND": "hội đồng nhân dân",
-    "UBND": "ủy ban nhân dân",
-}
-SPELLED_OUT_RE = re.compile(
-    "|".join(
-        rf"(?<!\w){re.escape(k)}(?!\w)" if k[0].isalpha() else re.escape(k) for k in SPELLED_OUT
-    )
-)
 YEAR_RE = re.compile(r"\b(?:19|20)\d\d\b")
 # "2020-2025", "2020 – 2025": a span of years.
 YEAR_SPAN_RE = re.compile(r"\b((?:19|20)\d\d)\s*[-–—]\s*((?:19|20)\d\d)\b")

@@ -180,14 +180,7 @@ class ExtractiveAnswerer:
             # its period would far outscore, its period aside, the best one left, and no likely
             # one left gives the asked measure (a stock of "47 tổ chức" for admissions, a plan
             # for a result): scraps of the same report, not this period's answer.
-            other = max(
-                (
-                    self.ranker.probability_without(s.row, PERIOD_FEATURES)
-                    for s in ranking.scored
-                    if s.mismatch == "period"
-                ),
-                default=0.0,
-            )
+            other, _ = self._other_period(ranking)
             on_measure = (
                 s
                 for s in eligible
@@ -302,20 +295,25 @@ class ExtractiveAnswerer:
             return self.refusal(query, ranking)
         return self.compose(query, chosen)
 
+    def _other_period(self, ranking: Ranking) -> tuple[float, Scored | None]:
+        """The best candidate set aside only for its period, with its probability had its
+        period fitted."""
+        return max(
+            (
+                (self.ranker.probability_without(s.row, PERIOD_FEATURES), s)
+                for s in ranking.scored
+                if s.mismatch == "period"
+            ),
+            key=lambda item: item[0],
+            default=(0.0, None),
+        )
+
     def refusal(self, query: Query, ranking: Ranking | None = None) -> Answer:
         text = REFUSAL_EN if query.language == "en" else REFUSAL_VI
         citations: list[Citation] = []
         threshold = self.ranker.selection.threshold
-        # The best candidate set aside only for its period, scored as if its period fitted.
-        period_ones = [
-            (self.ranker.probability_without(s.row, PERIOD_FEATURES), s)
-            for s in (ranking.scored if ranking else [])
-            if s.mismatch == "period"
-        ]
-        best = max(period_ones, key=lambda item: item[0], default=(0.0, None))[1]
-        if best is not None and max(p for p, _ in period_ones) < threshold:
-            best = None
-        if best is not None:
+        probability, best = self._other_period(ranking) if ranking else (0.0, None)
+        if best is not None and probability >= threshold:
             # The articles report another period: say the asked one is not reported, show what is.
             years = ", ".join(query.years)
             quote = self._quote(best.candidate, None)

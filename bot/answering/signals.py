@@ -115,14 +115,15 @@ def years_in(text: str, date: str | None = None) -> set[str]:
     every year up to the publication date. The date a cited document was issued is no period."""
     if DOCUMENT_DATED_RE.search(text):
         text = DOCUMENT_DATED_RE.sub(" ", text)
-    years = set(YEAR_RE.findall(text))
+    named = list(YEAR_RE.finditer(text))
+    years = {m.group() for m in named}
     for a, b in YEAR_SPAN_RE.findall(text):
         if int(a) < int(b) <= int(a) + 20:
             years.update(str(y) for y in range(int(a), int(b) + 1))
-    if date and years:
+    if date:
         # "từ (đầu) năm 2017 … nay" spans a few words around its year: read folded there only,
         # not a whole article folded for it.
-        for m in YEAR_RE.finditer(text):
+        for m in named:
             window = fold(text[max(0, m.start() - 32) : m.end() + 32])
             for a in SINCE_RE.findall(window):
                 if int(a) <= int(date[:4]) <= int(a) + 20:
