@@ -107,7 +107,6 @@ class ArticleWriter:
                 {"article_id": c.article_id, "position": c.position, "start": c.start, "end": c.end}
                 for c in every
             ],
-            [c.text for c in every],
         )
         with self.store.transaction() as conn:
             indexed = []

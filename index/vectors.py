@@ -187,15 +187,16 @@ class VectorStore:
         ids: Sequence[str],
         vectors: Sequence[Sequence[float]],
         metadatas: Sequence[dict[str, Any]],
-        documents: Sequence[str],
     ) -> None:
+        """Vectors and their metadata only: the passages' text lives in SQLite, and giving it
+        to Chroma too doubled the write time (Chroma indexes documents for its own full-text
+        search, which tinbot never uses) and tripled its size on disk."""
         with self._lock.shared(), self._writing():
             for i in range(0, len(ids), 1000):
                 self._collection.upsert(
                     ids=list(ids[i : i + 1000]),
                     embeddings=[list(v) for v in vectors[i : i + 1000]],
                     metadatas=list(metadatas[i : i + 1000]),
-                    documents=list(documents[i : i + 1000]),
                 )
 
     def delete(self, ids: Collection[str]) -> None:

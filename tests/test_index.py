@@ -97,7 +97,7 @@ def test_article_filter(tmp_path: Path) -> None:
 def test_vector_store_refuses_another_embedding_model(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     store = VectorStore(settings.chroma, "model-a", 3)
-    store.upsert(["x"], [[1.0, 0.0, 0.0]], [{"article_id": "a"}], ["doc"])
+    store.upsert(["x"], [[1.0, 0.0, 0.0]], [{"article_id": "a"}])
     with pytest.raises(IndexMismatchError, match="model-a"):
         VectorStore(settings.chroma, "model-b", 3)
     # Reopening with the same model keeps the vectors.
@@ -108,9 +108,7 @@ def test_vector_store_refuses_another_embedding_model(tmp_path: Path) -> None:
 
 def test_vector_query_returns_cosine_similarity_and_filters(tmp_path: Path) -> None:
     store = VectorStore(Settings(data_dir=tmp_path).chroma, "m", 2)
-    store.upsert(
-        ["p", "q"], [[1.0, 0.0], [0.0, 1.0]], [{"article_id": "a"}, {"article_id": "b"}], ["", ""]
-    )
+    store.upsert(["p", "q"], [[1.0, 0.0], [0.0, 1.0]], [{"article_id": "a"}, {"article_id": "b"}])
     hits = store.query([1.0, 0.0], 2)
     assert hits[0].chunk_id == "p" and hits[0].similarity == pytest.approx(1.0, abs=1e-4)
     assert [h.chunk_id for h in store.query([1.0, 0.0], 2, article_ids=["b"])] == ["q"]

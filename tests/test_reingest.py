@@ -171,7 +171,7 @@ def test_repair_restores_missing_and_deletes_orphan_vectors(bot: Tinbot, tmp_pat
     some = sorted(bot.vectors.ids())[:1]
     bot.vectors.delete(set(some))
     bot.vectors.upsert(
-        ["ghost-0000-deadbeef"], [[0.1] * bot.embedder.dim], [{"article_id": "ghost"}], ["ghost"]
+        ["ghost-0000-deadbeef"], [[0.1] * bot.embedder.dim], [{"article_id": "ghost"}]
     )
     broken = bot.verify()
     assert broken["missing_vectors"] == 1 and broken["orphan_vectors"] == 1

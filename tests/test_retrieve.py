@@ -106,7 +106,6 @@ def build_index(root: Path, docs: Sequence[Doc], embedder: Embedder | None = Non
             [c.chunk_id for c in chunks],
             passage_vectors,
             [{"article_id": c.article_id, "position": c.position} for c in chunks],
-            [c.text for c in chunks],
         )
         with store.transaction() as conn:
             stored = store.put(conn, article, chunks, doc.title)
@@ -224,9 +223,7 @@ def test_vectors_without_a_stored_passage_are_never_returned(tmp_path: Path) -> 
     # this one is the closest possible to the question.
     index = build_index(tmp_path, FUSION_DOCS)
     try:
-        index.vectors.upsert(
-            ["ghost-0"], [list(QUERY_VECTOR)], [{"article_id": "ghost"}], ["Mường Ảng"]
-        )
+        index.vectors.upsert(["ghost-0"], [list(QUERY_VECTOR)], [{"article_id": "ghost"}])
         for mode in ("weighted", "rrf", "dense"):
             hits = index.retriever(mode).search(FUSION_QUESTION, k=10)
             assert "ghost-0" not in ids(hits)
