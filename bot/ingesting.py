@@ -1,6 +1,8 @@
 """Ingesting sources and removing articles: what to do with each source, in batches.
 
-Sources are read and cleaned a few ahead in a worker thread; each article is then decided on —
+Sources are read and cleaned a few ahead by a worker (a process for a folder of many files, so
+that the reading runs on another core beside the writing; a thread otherwise); each article is
+then decided on —
 unchanged input is skipped without re-embedding, the same text from another origin becomes an
 alias, near-duplicates follow ``TINBOT_NEAR_DUPLICATES`` — and the new or changed ones are
 written in batches by ``bot.writing.ArticleWriter``, which keeps the stores consistent through a
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,16 +33,22 @@ from index.facts import FactStore
 from index.lexical import LexicalIndex
 from index.store import ArticleStore
 from index.vectors import VectorStore
-from ingest.facts import Fact, extract_facts
-from ingest.loaders import LoadLimits, expand_source, is_url, load, load_bytes
+from ingest.facts import Fact
+from ingest.loaders import LoadLimits, expand_source, is_url, load_bytes
 from ingest.models import Article, Chunk, RawDocument
-from ingest.pipeline import prepare
+from ingest.pipeline import SourceRead, prepare, read_source
 from ingest.similarity import Signature, most_similar, signature
+from ingest.worker import ReaderProcess
 
 logger = logging.getLogger(__name__)
 
 
-READ_AHEAD = 4  # sources read and cleaned ahead of the one being written
+READ_AHEAD = 8  # sources read and cleaned ahead of the one being written
+# From this many sources on, they are read in a worker process: reading is pure Python (cleaning,
+# figures, fingerprints), which a thread could only run while the writer waits on Chroma or
+# SQLite. Fewer are not worth the process's start (about half a second).
+PROCESS_MIN_SOURCES = 32
+READER_PROCESSES = 2
 
 # A read source: what failed, or the document, its cleaned article and its fingerprint.
 # (None for the signature and figures of a text already stored: unchanged, or an alias.)
@@ -88,13 +96,62 @@ class _Lock:
         self.release()
 
 
-def _unexpected(exc: Exception) -> str:
-    return f"could not be read ({type(exc).__name__}: {exc}; `tinbot --verbose` logs where)"
-
-
 def _with_warnings(result: IngestResult, raw: RawDocument) -> IngestResult:
     """What the loader had to repair to read the source goes with its result."""
     return replace(result, warnings=raw.warnings) if raw.warnings else result
+
+
+def _as_read(read: SourceRead) -> _Read:
+    if read.error is not None or read.article is None:
+        origin = read.origin if read.raw is None else read.raw.origin
+        result = IngestResult(origin, "failed", reason=read.error or "could not be read")
+        return result if read.raw is None else _with_warnings(result, read.raw)
+    assert read.raw is not None
+    return read.raw, read.article, read.signature, read.facts
+
+
+class _Readers:
+    """Where sources are read: worker processes for many (taking turns, so answers keep the
+    order asked), else a thread. Should a process die (killed for memory, say), what it was
+    reading and everything after is read by the thread instead: the ingest goes on."""
+
+    def __init__(self, sources: int, known: Collection[str]) -> None:
+        self._known = known
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="tinbot-read")
+        count = READER_PROCESSES if sources >= PROCESS_MIN_SOURCES else 0
+        self._processes = [ReaderProcess(known) for _ in range(count)]
+        self._turn = 0
+
+    def __enter__(self) -> _Readers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.shutdown(cancel_futures=True)
+        for process in self._processes:
+            process.close()
+
+    def submit(self, origin: str, limits: LoadLimits) -> Future[SourceRead]:
+        if self._processes:
+            self._turn = (self._turn + 1) % len(self._processes)
+            try:
+                return self._processes[self._turn].submit(origin, limits)
+            except BrokenExecutor:
+                self._broken()
+        return self._thread.submit(read_source, origin, limits, self._known)
+
+    def result(self, origin: str, future: Future[SourceRead], limits: LoadLimits) -> SourceRead:
+        try:
+            return future.result()
+        except BrokenExecutor:
+            self._broken()
+            return read_source(origin, limits, self._known)
+
+    def _broken(self) -> None:
+        if self._processes:
+            logger.warning("a reader process stopped; reading the rest in this process")
+            for process in self._processes:
+                process.close()
+            self._processes = []
 
 
 class Ingester:
@@ -173,21 +230,17 @@ class Ingester:
                 bar.update(len(batch))
                 batch.clear()
 
-        with (
-            ThreadPoolExecutor(1, thread_name_prefix="tinbot-read") as reader,
-            _Lock(self) as lock,
-        ):
-            known = self.store.content_hashes()
-            for origin, future in self._read_ahead(reader, origins, limits, known):
+        with _Lock(self) as lock, _Readers(len(origins), self.store.content_hashes()) as readers:
+            for origin, reading in self._read_ahead(readers, origins, limits):
                 bar.set_postfix_str(Path(origin).name[-30:], refresh=False)
                 slot = len(results)
                 results.append(None)
-                if is_url(origin) and not future.done() and lock.held:
+                if is_url(origin) and not reading.done() and lock.held:
                     # A download can take up to the URL timeout; other writers (the bot
                     # ingesting an upload) go on meanwhile, the lock is taken again to write.
                     flush()
                     lock.release()
-                read = future.result()
+                read = _as_read(readers.result(origin, reading, limits))
                 if isinstance(read, IngestResult):
                     results[slot] = read
                     bar.update()
@@ -225,48 +278,22 @@ class Ingester:
         report.results.extend(pruned)
         return report
 
+    @staticmethod
     def _read_ahead(
-        self,
-        reader: ThreadPoolExecutor,
-        origins: Sequence[str],
-        limits: LoadLimits,
-        known: Collection[str],
-    ) -> Iterator[tuple[str, Future[_Read]]]:
+        readers: _Readers, origins: Sequence[str], limits: LoadLimits
+    ) -> Iterator[tuple[str, Future[SourceRead]]]:
         """Each origin with the future of its reading, ``READ_AHEAD`` submitted in advance."""
-        pending: deque[tuple[str, Future[_Read]]] = deque()
+        pending: deque[tuple[str, Future[SourceRead]]] = deque()
         queue = iter(origins)
         for origin in queue:
-            pending.append((origin, reader.submit(self._read, origin, limits, known)))
+            pending.append((origin, readers.submit(origin, limits)))
             if len(pending) >= READ_AHEAD:
                 break
         while pending:
             yield pending.popleft()
             following = next(queue, None)
             if following is not None:
-                pending.append((following, reader.submit(self._read, following, limits, known)))
-
-    @staticmethod
-    def _read(origin: str, limits: LoadLimits, known: Collection[str] = ()) -> _Read:
-        """Load, clean and fingerprint one source (in the reader thread). Whatever goes wrong
-        with one source is that source's failure: the rest of a folder is still ingested."""
-        try:
-            raw = load(origin, limits)
-        except IngestError as exc:
-            return IngestResult(origin, "failed", reason=str(exc))
-        except Exception as exc:  # a loader's bug must not end the whole ingest
-            logger.debug("reading %s failed", origin, exc_info=True)
-            return IngestResult(origin, "failed", reason=_unexpected(exc))
-        try:
-            article = prepare(raw)
-            if article.content_hash in known:
-                return raw, article, None, None  # unchanged or an alias: nothing to compute
-            # Figures are read here too: pure Python, while the main thread waits on Chroma.
-            return raw, article, signature(article.text), extract_facts(article)
-        except IngestError as exc:
-            return _with_warnings(IngestResult(raw.origin, "failed", reason=str(exc)), raw)
-        except Exception as exc:
-            logger.debug("cleaning %s failed", origin, exc_info=True)
-            return _with_warnings(IngestResult(raw.origin, "failed", reason=_unexpected(exc)), raw)
+                pending.append((following, readers.submit(following, limits)))
 
     def ingest_bytes(self, data: bytes, *, filename: str, origin: str) -> IngestReport:
         report = IngestReport()

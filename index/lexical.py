@@ -61,8 +61,9 @@ class LexicalHit:
 
 def index_terms(text: str) -> tuple[str, str]:
     """(exact, folded) token strings for the FTS columns."""
-    exact = with_bigrams(keys(text))
-    folded = with_bigrams([fold(k) for k in keys(text)])
+    syllables = keys(text)
+    exact = with_bigrams(syllables)
+    folded = with_bigrams([fold(k) for k in syllables])
     return " ".join(exact), " ".join(folded)
 
 

@@ -359,20 +359,20 @@ def test_an_unexpected_error_in_one_source_fails_that_source_only(
 ) -> None:
     """A bug in a loader (not a refusal it knows how to word) is reported against its file
     and the rest of the folder is ingested; no traceback ends the batch."""
-    import bot.ingesting
+    import ingest.pipeline
 
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.txt").write_text(MUONG_ANG, encoding="utf-8")
     (folder / "b.txt").write_text(MUONG_ANG.replace("Mường Ảng", "Tủa Chùa"), encoding="utf-8")
-    real_load = bot.ingesting.load
+    real_load = ingest.pipeline.load
 
     def buggy(origin: str, limits: object) -> object:
         if origin.endswith("a.txt"):
             raise KeyError("a loader bug")
         return real_load(origin, limits)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(bot.ingesting, "load", buggy)
+    monkeypatch.setattr(ingest.pipeline, "load", buggy)
     with Tinbot(Settings(data_dir=tmp_path / "data"), embedder) as service:
         report = service.ingest([str(folder)])
         failed = [r for r in report.results if r.status == "failed"]
