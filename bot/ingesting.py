@@ -119,8 +119,14 @@ class _Readers:
         self._known = known
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="tinbot-read")
         count = READER_PROCESSES if sources >= PROCESS_MIN_SOURCES else 0
-        self._processes = [ReaderProcess(known) for _ in range(count)]
+        self._processes: list[ReaderProcess] = []
         self._turn = 0
+        try:
+            for _ in range(count):
+                self._processes.append(ReaderProcess(known))
+        except OSError as exc:  # no interpreter to start (an embedded Python, say)
+            logger.warning("no reader process (%s); reading in this process", exc)
+            self._broken()
 
     def __enter__(self) -> _Readers:
         return self

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -100,6 +101,9 @@ class ReaderProcess:
 
 
 def main() -> None:
+    # Ctrl-C reaches the whole process group: the parent decides, and closing the requests
+    # ends this process (no second traceback from here).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     requests = sys.stdin.buffer
     # Answers go on a private copy of stdout; anything printed lands on stderr instead.
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")

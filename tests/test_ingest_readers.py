@@ -105,3 +105,20 @@ def test_a_worker_that_dies_loses_nothing(
         assert service.verify()["missing_vectors"] == 0
     assert len(submitted) >= 3
     assert "reader process stopped" in caplog.text
+
+
+def test_no_interpreter_for_a_worker_reads_in_a_thread(
+    tmp_path: Path,
+    embedder: CountingEmbedder,
+    spawned: list[ReaderProcess],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr("sys.executable", str(tmp_path / "no-such-python"))
+    folder = _folder(tmp_path)
+    with (
+        caplog.at_level(logging.WARNING, logger="bot.ingesting"),
+        Tinbot(Settings(data_dir=tmp_path / "data"), embedder) as service,
+    ):
+        assert service.ingest([str(folder)]).count("added") == len(PLACES)
+    assert "no reader process" in caplog.text
