@@ -43,7 +43,7 @@ from ingest.worker import ReaderProcess
 logger = logging.getLogger(__name__)
 
 
-READ_AHEAD = 8  # sources read and cleaned ahead of the one being written
+READ_AHEAD = 32  # sources read and cleaned ahead of the one being written
 # From this many sources on, they are read in a worker process: reading is pure Python (cleaning,
 # figures, fingerprints), which a thread could only run while the writer waits on Chroma or
 # SQLite. Fewer are not worth the process's start (about half a second).

@@ -61,10 +61,13 @@ class LexicalHit:
 
 def index_terms(text: str) -> tuple[str, str]:
     """(exact, folded) token strings for the FTS columns."""
-    syllables = keys(text)
-    exact = with_bigrams(syllables)
-    folded = with_bigrams([fold(k) for k in syllables])
+    exact, folded = _index_tokens(text)
     return " ".join(exact), " ".join(folded)
+
+
+def _index_tokens(text: str) -> tuple[list[str], list[str]]:
+    syllables = keys(text)
+    return with_bigrams(syllables), with_bigrams([fold(k) for k in syllables])
 
 
 def query_terms(question: str) -> tuple[list[str], list[str]]:
@@ -106,23 +109,30 @@ class LexicalIndex:
         """Index the passages of several articles (each with its title) in one go: the term
         counts of a batch are summed before they are written, so a common term is one update."""
         rows = []
+        # Passages holding each term, counted as the rows are made: they move in the same
+        # transaction (the delete trigger takes them back).
+        in_exact: Counter[str] = Counter()
+        in_folded: Counter[str] = Counter()
         for chunks, title in articles:
             title_exact, title_folded = index_terms(title)
-            rows += [(c.id, *index_terms(c.text), title_exact, title_folded) for c in chunks]
+            for c in chunks:
+                exact, folded = _index_tokens(c.text)
+                in_exact.update(set(exact))
+                in_folded.update(set(folded))
+                rows.append((c.id, " ".join(exact), " ".join(folded), title_exact, title_folded))
         conn.executemany(
             "INSERT INTO lexical(rowid, exact, folded, title_exact, title_folded) "
             "VALUES (?, ?, ?, ?, ?)",
             rows,
         )
-        # The term counts move in the same transaction (the delete trigger takes them back).
-        counts: Counter[tuple[str, str]] = Counter({("*", "*"): len(rows)})
-        for _, exact, folded, _, _ in rows:
-            counts.update(("exact", t) for t in set(exact.split()))
-            counts.update(("folded", t) for t in set(folded.split()))
         conn.executemany(
             "INSERT INTO lexical_terms(col, term, doc) VALUES (?, ?, ?) "
             "ON CONFLICT(col, term) DO UPDATE SET doc = doc + excluded.doc",
-            [(col, term, n) for (col, term), n in counts.items()],
+            [
+                ("*", "*", len(rows)),
+                *(("exact", term, n) for term, n in in_exact.items()),
+                *(("folded", term, n) for term, n in in_folded.items()),
+            ],
         )
 
     def count(self) -> int:
