@@ -75,24 +75,31 @@ def test_worker_processes_read_what_a_thread_reads(
     assert all(facts > 0 for _, facts in in_processes.values())
 
 
-def test_a_worker_that_dies_loses_nothing(
+@pytest.mark.parametrize("failure", ["killed half-way", "cannot start"])
+def test_a_worker_that_fails_loses_nothing(
     tmp_path: Path,
     embedder: CountingEmbedder,
     spawned: list[ReaderProcess],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    failure: str,
 ) -> None:
-    real_submit = ReaderProcess.submit
     submitted = []
+    if failure == "killed half-way":
+        real_submit = ReaderProcess.submit
 
-    def submit(self: ReaderProcess, *args: Any) -> Any:
-        submitted.append(args)
-        if len(submitted) == 3:  # killed (out of memory, say) with sources still queued
-            self._child.kill()
-            self._child.wait()
-        return real_submit(self, *args)
+        def submit(self: ReaderProcess, *args: Any) -> Any:
+            submitted.append(args)
+            if len(submitted) == 3:  # killed (out of memory, say) with sources still queued
+                self._child.kill()
+                self._child.wait()
+            return real_submit(self, *args)
 
-    monkeypatch.setattr(ReaderProcess, "submit", submit)
+        monkeypatch.setattr(ReaderProcess, "submit", submit)
+        said = "reader process stopped"
+    else:
+        monkeypatch.setattr("sys.executable", str(tmp_path / "no-such-python"))
+        said = "no reader process"
     folder = _folder(tmp_path)
     with (
         caplog.at_level(logging.WARNING, logger="bot.ingesting"),
@@ -103,22 +110,5 @@ def test_a_worker_that_dies_loses_nothing(
         assert report.count("failed") == 1
         assert len(service.articles()) == len(PLACES)
         assert service.verify()["missing_vectors"] == 0
-    assert len(submitted) >= 3
-    assert "reader process stopped" in caplog.text
-
-
-def test_no_interpreter_for_a_worker_reads_in_a_thread(
-    tmp_path: Path,
-    embedder: CountingEmbedder,
-    spawned: list[ReaderProcess],
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    monkeypatch.setattr("sys.executable", str(tmp_path / "no-such-python"))
-    folder = _folder(tmp_path)
-    with (
-        caplog.at_level(logging.WARNING, logger="bot.ingesting"),
-        Tinbot(Settings(data_dir=tmp_path / "data"), embedder) as service,
-    ):
-        assert service.ingest([str(folder)]).count("added") == len(PLACES)
-    assert "no reader process" in caplog.text
+    assert said in caplog.text
+    assert failure != "killed half-way" or len(submitted) >= 3
