@@ -150,6 +150,8 @@ def parse_size(text: str) -> int:
 
 
 def size_label(passages: int) -> str:
+    if passages >= 1_000_000 and passages % 1_000_000 == 0:
+        return f"{passages // 1_000_000}M"
     if passages >= 1000 and passages % 1000 == 0:
         return f"{passages // 1000}k"
     return str(passages)

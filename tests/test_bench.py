@@ -291,3 +291,13 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
             exact_first.pop("ans@5_built")  # from the index as built: may differ
             exact_second.pop("ans@5_built")
             assert exact_first == exact_second
+
+
+@pytest.mark.parametrize(
+    ("text", "passages", "label"),
+    [("1k", 1000, "1k"), ("100k", 100_000, "100k"), ("1M", 1_000_000, "1M"), ("250", 250, "250")],
+)
+def test_corpus_sizes_read_and_written_back(text: str, passages: int, label: str) -> None:
+    assert bc.parse_size(text) == passages
+    assert bc.size_label(passages) == label
+    assert bc.parse_size(bc.size_label(passages)) == passages
