@@ -48,7 +48,6 @@ READ_AHEAD = 32  # sources read and cleaned ahead of the one being written
 # figures, fingerprints), which a thread could only run while the writer waits on Chroma or
 # SQLite. Fewer are not worth the process's start (about half a second).
 PROCESS_MIN_SOURCES = 32
-READER_PROCESSES = 2
 
 # A read source: what failed, or the document, its cleaned article and its fingerprint.
 # (None for the signature and figures of a text already stored: unchanged, or an alias.)
@@ -115,14 +114,13 @@ class _Readers:
     order asked), else a thread. Should a process die (killed for memory, say), what it was
     reading and everything after is read by the thread instead: the ingest goes on."""
 
-    def __init__(self, sources: int, known: Collection[str]) -> None:
+    def __init__(self, processes: int, known: Collection[str]) -> None:
         self._known = known
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="tinbot-read")
-        count = READER_PROCESSES if sources >= PROCESS_MIN_SOURCES else 0
         self._processes: list[ReaderProcess] = []
         self._turn = 0
         try:
-            for _ in range(count):
+            for _ in range(processes):
                 self._processes.append(ReaderProcess(known))
         except OSError as exc:  # no interpreter to start (an embedded Python, say)
             logger.warning("no reader process (%s); reading in this process", exc)
@@ -236,7 +234,8 @@ class Ingester:
                 bar.update(len(batch))
                 batch.clear()
 
-        with _Lock(self) as lock, _Readers(len(origins), self.store.content_hashes()) as readers:
+        workers = self.settings.ingest_workers if len(origins) >= PROCESS_MIN_SOURCES else 0
+        with _Lock(self) as lock, _Readers(workers, self.store.content_hashes()) as readers:
             for origin, reading in self._read_ahead(readers, origins, limits):
                 bar.set_postfix_str(Path(origin).name[-30:], refresh=False)
                 slot = len(results)

@@ -81,6 +81,14 @@ class Settings:
             "Passages embedded and written together during an ingest (1 = article by article).",
         ),
     )
+    ingest_workers: int = field(
+        default=2,
+        metadata=_meta(
+            "TINBOT_INGEST_WORKERS",
+            "Processes that read and clean sources during an ingest of 32 or more "
+            "(0 = a thread of the ingesting process).",
+        ),
+    )
     max_source_mb: float = field(
         default=20.0,
         metadata=_meta("TINBOT_MAX_SOURCE_MB", "Largest file or download accepted, in MB."),
@@ -215,6 +223,8 @@ class Settings:
             raise ConfigError("TINBOT_CHUNK_SIZE must be at least 100 characters")
         if self.ingest_batch < 1:
             raise ConfigError("TINBOT_INGEST_BATCH must be at least 1")
+        if self.ingest_workers < 0:
+            raise ConfigError("TINBOT_INGEST_WORKERS must be 0 or more")
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise ConfigError("TINBOT_CHUNK_OVERLAP must be between 0 and TINBOT_CHUNK_SIZE")
         if not 0.0 <= self.dense_weight <= 1.0:

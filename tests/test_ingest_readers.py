@@ -65,8 +65,7 @@ def test_worker_processes_read_what_a_thread_reads(
         again = service.ingest([str(folder)])
         assert again.count("unchanged") == len(PLACES)
 
-    with Tinbot(Settings(data_dir=tmp_path / "thread"), embedder) as service:
-        bot.ingesting.PROCESS_MIN_SOURCES = 10_000  # restored by monkeypatch
+    with Tinbot(Settings(data_dir=tmp_path / "thread", ingest_workers=0), embedder) as service:
         made = len(spawned)
         service.ingest([str(folder)])
         assert len(spawned) == made

@@ -44,6 +44,7 @@ def test_values_are_parsed_from_tinbot_variables() -> None:
         ({"TINBOT_CHUNK_OVERLAP": "5000"}, "TINBOT_CHUNK_OVERLAP"),
         ({"TINBOT_DIGEST_HOUR": "24"}, "TINBOT_DIGEST_HOUR"),
         ({"TINBOT_FOLLOW_POLL_SECONDS": "0"}, "TINBOT_FOLLOW_POLL_SECONDS"),
+        ({"TINBOT_INGEST_WORKERS": "-1"}, "TINBOT_INGEST_WORKERS"),
     ],
 )
 def test_bad_values_are_one_clear_error(env: dict[str, str], message: str) -> None:
