@@ -49,10 +49,6 @@ READ_AHEAD = 32  # sources read and cleaned ahead of the one being written
 # SQLite. Fewer are not worth the process's start (about half a second).
 PROCESS_MIN_SOURCES = 32
 
-# A read source: what failed, or the document, its cleaned article and its fingerprint.
-# (None for the signature and figures of a text already stored: unchanged, or an alias.)
-_Read = IngestResult | tuple[RawDocument, Article, Signature | None, list[Fact] | None]
-
 
 @dataclass
 class _Planned:
@@ -100,13 +96,14 @@ def _with_warnings(result: IngestResult, raw: RawDocument) -> IngestResult:
     return replace(result, warnings=raw.warnings) if raw.warnings else result
 
 
-def _as_read(read: SourceRead) -> _Read:
-    if read.error is not None or read.article is None:
-        origin = read.origin if read.raw is None else read.raw.origin
-        result = IngestResult(origin, "failed", reason=read.error or "could not be read")
-        return result if read.raw is None else _with_warnings(result, read.raw)
-    assert read.raw is not None
-    return read.raw, read.article, read.signature, read.facts
+def _failure(read: SourceRead) -> IngestResult | None:
+    """The result of a source that could not be read (with what the loader repaired, if it
+    was loaded), or None."""
+    if read.error is None:
+        return None
+    if read.raw is None:
+        return IngestResult(read.origin, "failed", reason=read.error)
+    return _with_warnings(IngestResult(read.raw.origin, "failed", reason=read.error), read.raw)
 
 
 class _Readers:
@@ -245,13 +242,15 @@ class Ingester:
                     # ingesting an upload) go on meanwhile, the lock is taken again to write.
                     flush()
                     lock.release()
-                read = _as_read(readers.result(origin, reading, limits))
-                if isinstance(read, IngestResult):
-                    results[slot] = read
+                read = readers.result(origin, reading, limits)
+                failed = _failure(read)
+                if failed is not None:
+                    results[slot] = failed
                     bar.update()
                     continue
                 lock.take()
-                raw, article, maybe_sig, facts = read
+                raw, article, maybe_sig, facts = read.raw, read.article, read.signature, read.facts
+                assert raw is not None and article is not None  # read_source sets both, or error
                 unchanged = self._unchanged(raw, article)
                 if unchanged is not None:
                     results[slot] = unchanged

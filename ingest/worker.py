@@ -88,6 +88,9 @@ class ReaderProcess:
     def close(self) -> None:
         with self._lock:
             self._stopped = True
+            unanswered = bool(self._pending)
+        if unanswered:  # the ingest stopped early: reading what is queued would be wasted
+            self._child.kill()
         with contextlib.suppress(OSError):
             self._requests.close()  # end of requests: the child exits
         try:
