@@ -39,11 +39,15 @@ _QUOTE_RE = re.compile(r'["]')
 # Term pruning for large indexes (see LexicalIndex._prune).
 PRUNE_MIN_PASSAGES = 2000
 POSTINGS_BUDGET = 0.1  # matched postings per query, as a share of all passages
+# ... and at most this many: FTS5 scores every posting it matches (~2 us each), so a budget that
+# grew with the index would make a million-passage index ten times slower to search than 100k.
+MAX_POSTINGS = 10_000
 MIN_TERMS = 3
 # When terms were pruned, the best RESCORE_POOL passages of the rare terms are ranked again by
 # BM25 over every term of the question, so pruning saves time without deciding the order.
 RESCORE_POOL = 60
 _K1, _B = 1.2, 0.75  # FTS5's bm25() constants
+_COLUMNS = ("exact", "folded", "title_exact", "title_folded")  # in the FTS table's order
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,9 @@ class _Plan:
     match: str  # the FTS5 query
     weights: tuple[float, float, float, float]  # bm25() weights of the four columns
     full: dict[str, list[str]] | None  # every term by column ("exact"/"folded") when pruned
+    # On a large index, the terms whose passages are gathered (by column), to be ranked by
+    # ``full`` afterwards.
+    kept: dict[str, list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -205,7 +212,7 @@ class LexicalIndex:
         postings = 0
         for term in present:
             postings += freqs[term]
-            if len(keep) >= MIN_TERMS and postings > POSTINGS_BUDGET * total:
+            if len(keep) >= MIN_TERMS and postings > min(POSTINGS_BUDGET * total, MAX_POSTINGS):
                 break
             keep.append(term)
         return keep
@@ -221,8 +228,10 @@ class LexicalIndex:
             folded = self._prune(folded_terms, "folded")
             if not folded:
                 return None
-            full = {"folded": folded_terms} if len(folded) < len(folded_terms) else None
-            return _Plan(f"{{folded title_folded}} : ({_or(folded)})", weights, full)
+            match = f"{{folded title_folded}} : ({_or(folded)})"
+            if self.count() < PRUNE_MIN_PASSAGES:
+                return _Plan(match, weights, None)
+            return _Plan(match, weights, {"folded": folded_terms}, {"folded": folded})
         if self.count() >= PRUNE_MIN_PASSAGES:
             # Large index: the exact form decides; the folded form only stands in for words
             # the articles never spell the way the question does.
@@ -238,8 +247,8 @@ class LexicalIndex:
             if not parts:
                 return None
             full = {"exact": exact_terms, "folded": [t for t in folded_terms if t in missing]}
-            pruned = len(exact) < len([t for t in exact_terms if freqs[t]])
-            return _Plan(" OR ".join(parts), (1.0, 0.35, 0.4, 0.15), full if pruned else None)
+            kept = {"exact": exact, "folded": folded}
+            return _Plan(" OR ".join(parts), (1.0, 0.35, 0.4, 0.15), full, kept)
         match = (
             f"{{exact title_exact}} : ({_or(exact_terms)}) OR "
             f"{{folded title_folded}} : ({_or(folded_terms)})"
@@ -270,6 +279,8 @@ class LexicalIndex:
         plan = self._plan(question)
         if plan is None:
             return []
+        if plan.kept is not None and article_ids is None:
+            return self._rescore(self._gather(plan.kept, max(k, RESCORE_POOL)), plan, k)
         match, weights = plan.match, plan.weights
         params: list[object] = [*weights, match]
         if article_ids is None:
@@ -298,6 +309,31 @@ class LexicalIndex:
         pool = [(str(row[0]), int(row[1])) for row in self.conn.execute(sql, params)]
         return self._rescore(pool, plan, k)
 
+    def _gather(self, kept: dict[str, list[str]], limit: int) -> list[tuple[str, int]]:
+        """(chunk id, rowid) of the ``limit`` passages holding the most weight (IDF summed) of
+        the kept terms, a stand-in for BM25 that ``_rescore`` corrects.
+
+        ``bm25()`` reads the positions of every matched row (~2 us each, 10,000 rows at 100k);
+        a row id per term and posting, summed in SQLite, costs a third of that.
+        """
+        total = max(1, self.count())
+        selects: list[str] = []
+        params: list[object] = []
+        for group, terms in kept.items():
+            columns = "{exact title_exact}" if group == "exact" else "{folded title_folded}"
+            for term, n in self.doc_freqs(terms, group).items():
+                if n:
+                    selects.append("SELECT rowid, ? AS w FROM lexical WHERE lexical MATCH ?")
+                    params += [_idf(total, n), f"{columns} : {_quoted(term)}"]
+        if not selects:
+            return []
+        sql = (
+            "SELECT c.chunk_id, c.id FROM (SELECT rowid, SUM(w) AS s FROM "
+            f"({' UNION ALL '.join(selects)}) GROUP BY rowid ORDER BY s DESC, rowid LIMIT ?) r "
+            "JOIN chunks c ON c.id = r.rowid ORDER BY r.s DESC, r.rowid"
+        )
+        return [(str(row[0]), int(row[1])) for row in self.conn.execute(sql, [*params, limit])]
+
     def _rescore(self, pool: list[tuple[str, int]], plan: _Plan, k: int) -> list[LexicalHit]:
         """BM25 as FTS5 computes it, over every term of the question, for the pool's passages
         (their indexed terms read back by rowid, the terms' passage counts maintained)."""
@@ -308,34 +344,37 @@ class LexicalIndex:
         # IDF of each of the question's terms the index holds.
         groups: list[tuple[int, int, dict[str, float]]] = []
         for group, terms in plan.full.items():
-            idf = {
-                term: max(1e-6, math.log((total - n + 0.5) / (n + 0.5)))
-                for term, n in self.doc_freqs(terms, group).items()
-                if n
-            }
+            idf = {term: _idf(total, n) for term, n in self.doc_freqs(terms, group).items() if n}
             if idf:
                 groups.append((0, 2, idf) if group == "exact" else (1, 3, idf))
         if not groups:
             return []
         rowids = [rowid for _, rowid in pool]
+        wanted = sorted({c for body, title, _ in groups for c in (body, title)})
         contents = {
             int(row[0]): row[1:]
             for row in self.conn.execute(
-                "SELECT rowid, exact, folded, title_exact, title_folded FROM lexical "
+                f"SELECT rowid, {', '.join(_COLUMNS[c] for c in wanted)} FROM lexical "
                 f"WHERE rowid IN ({','.join('?' * len(rowids))})",
                 rowids,
             )
         }
-        wanted = sorted({c for body, title, _ in groups for c in (body, title)})
+        position = {c: i for i, c in enumerate(wanted)}
         w = plan.weights
+        # Only the question's terms are counted; a passage's length still counts all its terms.
+        asked = {term for _, _, idf in groups for term in idf}
         docs: list[tuple[str, int, dict[int, Counter[str]]]] = []
         for chunk_id, rowid in pool:
             columns = contents.get(rowid)
             if columns is None:
                 continue
-            tokens = {c: str(columns[c] or "").split() for c in wanted}
-            length = sum(len(t) for t in tokens.values())
-            docs.append((chunk_id, length, {c: Counter(t) for c, t in tokens.items()}))
+            length = 0
+            counts: dict[int, Counter[str]] = {}
+            for c in wanted:
+                tokens = str(columns[position[c]] or "").split()
+                length += len(tokens)
+                counts[c] = Counter([t for t in tokens if t in asked])
+            docs.append((chunk_id, length, counts))
         if not docs:
             return []
         average = sum(length for _, length, _ in docs) / len(docs) or 1.0
@@ -352,3 +391,8 @@ class LexicalIndex:
             scored.append(LexicalHit(chunk_id, score))
         scored.sort(key=lambda h: -h.score)
         return scored[:k]
+
+
+def _idf(total: int, n: int) -> float:
+    """FTS5's BM25 IDF of a term found in ``n`` of ``total`` passages (never below 1e-6)."""
+    return max(1e-6, math.log((total - n + 0.5) / (n + 0.5)))
