@@ -176,6 +176,57 @@ def test_pruned_terms_still_order_the_passages_the_rare_ones_found(tmp_path: Pat
         assert lexical.search(question, 3)[0].chunk_id == "target-0", question
 
 
+def test_postings_budget_is_capped_whatever_the_index_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tenth of a million passages' postings is 100,000 rows a question: the budget stops at
+    MAX_POSTINGS, keeping the rarest terms, and the rare name still finds its passage."""
+    import index.lexical as lexical_module
+
+    filler = [
+        _article(f"Xã số {i} kết nạp đảng viên mới, phát triển đảng viên.", f"f{i}")
+        for i in range(lexical_module.PRUNE_MIN_PASSAGES + 10)
+    ]
+    target = _article("Huyện Mường Nhé kết nạp 57 đảng viên mới.", "target")
+    _, lexical = _store_with(tmp_path, *filler, target)
+    question = "Huyện Mường Nhé kết nạp bao nhiêu đảng viên mới?"
+    plan = lexical._plan(question)
+    assert plan is not None and plan.kept is not None
+    uncapped = plan.kept["exact"]
+    monkeypatch.setattr(lexical_module, "MAX_POSTINGS", 2)
+    plan = lexical._plan(question)
+    assert plan is not None and plan.kept is not None
+    assert plan.kept["exact"] == uncapped[: lexical_module.MIN_TERMS]
+    assert len(uncapped) > lexical_module.MIN_TERMS
+    assert lexical.search(question, 1)[0].chunk_id == "target-0"
+
+
+def test_large_index_pool_holds_the_passages_with_the_most_rare_weight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More passages match the kept terms than the pool holds: the pool takes those holding
+    the rarest ones, so the passage naming both places is ranked, not cut."""
+    import index.lexical as lexical_module
+
+    monkeypatch.setattr(lexical_module, "RESCORE_POOL", 5)
+    filler = [
+        _article(f"Xã số {i} trồng lúa, làm thủy lợi và xây trường học.", f"f{i}")
+        for i in range(lexical_module.PRUNE_MIN_PASSAGES + 10)
+    ]
+    district = [
+        _article(f"Huyện Mường Nhé kết nạp đảng viên, đợt số {i}.", f"m{i}") for i in range(40)
+    ]
+    target = _article("Bản Nậm Kè thuộc huyện Mường Nhé kết nạp 9 đảng viên.", "target")
+    _, lexical = _store_with(tmp_path, *filler, *district, target)
+    for question in (
+        "Huyện Mường Nhé, bản Nậm Kè kết nạp bao nhiêu đảng viên?",
+        "huyen muong nhe ban nam ke ket nap bao nhieu dang vien",
+    ):
+        hits = lexical.search(question, 3)
+        assert hits[0].chunk_id == "target-0", question
+        assert len(hits) == 3  # the rest of the pool: passages naming the district
+
+
 def test_maintained_term_counts_follow_adds_updates_and_deletes(tmp_path: Path) -> None:
     store, lexical = _store_with(
         tmp_path,
