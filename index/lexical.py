@@ -47,6 +47,8 @@ MIN_TERMS = 3
 # BM25 over every term of the question, so pruning saves time without deciding the order.
 RESCORE_POOL = 60
 _K1, _B = 1.2, 0.75  # FTS5's bm25() constants
+# articles_mentioning: one article's row-id range costs about as much as this many postings.
+_POSTINGS_PER_RANGE = 30
 _COLUMNS = ("exact", "folded", "title_exact", "title_folded")  # in the FTS table's order
 
 
@@ -266,12 +268,31 @@ class LexicalIndex:
         pairs = [f"{a}_{b}" for a, b in itertools.pairwise(syllables)]
         terms = pairs or syllables
         match = f"{{folded title_folded}} : ({' AND '.join(_quoted(t) for t in terms)})"
-        rows = self.conn.execute(
-            "SELECT DISTINCT c.article_id FROM lexical JOIN chunks c ON c.id = lexical.rowid "
-            f"WHERE lexical MATCH ? AND c.article_id IN ({','.join('?' * len(ids))})",
-            [match, *ids],
-        )
-        return {str(row[0]) for row in rows}
+        if min(self.doc_freqs(terms).values()) <= _POSTINGS_PER_RANGE * len(ids):
+            # A rare name: walk its postings (a few hundred rows) and keep the asked articles.
+            rows = self.conn.execute(
+                "SELECT DISTINCT c.article_id FROM lexical JOIN chunks c ON c.id = lexical.rowid "
+                f"WHERE lexical MATCH ? AND c.article_id IN ({','.join('?' * len(ids))})",
+                [match, *ids],
+            )
+            return {str(row[0]) for row in rows}
+        # A common one ("thuong" is in 20,000 passages at 100k: 250 ms that way): look inside
+        # each article's range of row ids, which FTS5 seeks to instead of reading the postings.
+        ranges = self.conn.execute(
+            "SELECT article_id, MIN(id), MAX(id) FROM chunks "
+            f"WHERE article_id IN ({','.join('?' * len(ids))}) GROUP BY article_id",
+            ids,
+        ).fetchall()
+        found: set[str] = set()
+        for article_id, low, high in ranges:
+            hit = self.conn.execute(
+                "SELECT 1 FROM lexical JOIN chunks c ON c.id = lexical.rowid WHERE lexical "
+                "MATCH ? AND lexical.rowid BETWEEN ? AND ? AND c.article_id = ? LIMIT 1",
+                [match, low, high, article_id],
+            ).fetchone()
+            if hit is not None:
+                found.add(str(article_id))
+        return found
 
     def search(
         self, question: str, k: int = 10, article_ids: Collection[str] | None = None

@@ -227,6 +227,28 @@ def test_large_index_pool_holds_the_passages_with_the_most_rare_weight(
         assert len(hits) == 3  # the rest of the pool: passages naming the district
 
 
+@pytest.mark.parametrize("per_range", [0, 10**9], ids=["article-ranges", "name-postings"])
+def test_articles_mentioning_a_name_common_or_rare(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, per_range: int
+) -> None:
+    """Which of the asked articles name a place, whether the name's postings are walked (a
+    rare name) or each article's passages are looked into (a name in thousands of passages)."""
+    import index.lexical as lexical_module
+
+    monkeypatch.setattr(lexical_module, "_POSTINGS_PER_RANGE", per_range)
+    articles = [
+        _article(f"Xã Thường Tín kết nạp {i} đảng viên." if i % 2 else f"Xã số {i}.", f"a{i}")
+        for i in range(12)
+    ]
+    titled = _article("Kết nạp 5 đảng viên.", "t1", title="Thường Tín đổi mới")
+    _, lexical = _store_with(tmp_path, *articles, titled)
+    asked = ["a1", "a2", "a3", "a4", "t1", "absent"]
+    assert lexical.articles_mentioning("thuong tin", asked) == {"a1", "a3", "t1"}
+    assert lexical.articles_mentioning("thuong", asked) == {"a1", "a3", "t1"}
+    assert lexical.articles_mentioning("thuong tin", []) == set()
+    assert lexical.articles_mentioning("ha noi", asked) == set()
+
+
 def test_maintained_term_counts_follow_adds_updates_and_deletes(tmp_path: Path) -> None:
     store, lexical = _store_with(
         tmp_path,
