@@ -39,12 +39,12 @@ _QUOTE_RE = re.compile(r'["]')
 # Term pruning for large indexes (see LexicalIndex._prune).
 PRUNE_MIN_PASSAGES = 2000
 POSTINGS_BUDGET = 0.1  # matched postings per query, as a share of all passages
-# ... and at most this many: FTS5 scores every posting it matches (~2 us each), so a budget that
-# grew with the index would make a million-passage index ten times slower to search than 100k.
+# ... and at most this many: every posting read costs time, so a budget that grew with the index
+# would make a million-passage index ten times slower to search than one of 100k.
 MAX_POSTINGS = 10_000
 MIN_TERMS = 3
-# When terms were pruned, the best RESCORE_POOL passages of the rare terms are ranked again by
-# BM25 over every term of the question, so pruning saves time without deciding the order.
+# On a large index, the best RESCORE_POOL passages of the rare terms are ranked again by BM25
+# over every term of the question, so pruning saves time without deciding the order.
 RESCORE_POOL = 60
 _K1, _B = 1.2, 0.75  # FTS5's bm25() constants
 # articles_mentioning: one article's row-id range costs about as much as this many postings.
@@ -56,7 +56,7 @@ _COLUMNS = ("exact", "folded", "title_exact", "title_folded")  # in the FTS tabl
 class _Plan:
     match: str  # the FTS5 query
     weights: tuple[float, float, float, float]  # bm25() weights of the four columns
-    full: dict[str, list[str]] | None  # every term by column ("exact"/"folded") when pruned
+    full: dict[str, list[str]] | None  # every term by column ("exact"/"folded"), large index
     # On a large index, the terms whose passages are gathered (by column), to be ranked by
     # ``full`` afterwards.
     kept: dict[str, list[str]] | None = None
@@ -201,9 +201,10 @@ class LexicalIndex:
     def _prune(self, terms: list[str], column: str) -> list[str]:
         """On a large index, keep the rarest terms up to a budget of postings.
 
-        FTS5 scores every row that matches any term, so a term found in a fifth of all
+        Gathering reads every row that matches a kept term, so a term found in a fifth of all
         passages ("huyện_ủy", "đảng_viên") costs far more than it adds: its BM25 weight is
-        small. The rarest terms are always kept, so a question of common words still matches.
+        small, and it still counts when the pool is ranked. The rarest terms are always kept,
+        so a question of common words still matches.
         """
         total = self.count()
         if total < PRUNE_MIN_PASSAGES or not terms:
