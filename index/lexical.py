@@ -40,10 +40,8 @@ _QUOTE_RE = re.compile(r'["]')
 PRUNE_MIN_PASSAGES = 2000
 POSTINGS_BUDGET = 0.1  # matched postings per query, as a share of all passages
 # ... and at most this many: every posting read costs time, so a budget that grew with the index
-# would make a million-passage index ten times slower to search than one of 100k. At this cap the
-# lexical half still ends within the query embedding it runs beside (1M passages: p95 45 ms);
-# 10,000 was 15 ms faster but found 7 % fewer of the right passages in the top 5.
-MAX_POSTINGS = 30_000
+# would make a million-passage index ten times slower to search than one of 100k.
+MAX_POSTINGS = 10_000
 MIN_TERMS = 3
 # On a large index, the best RESCORE_POOL passages of the rare terms are ranked again by BM25
 # over every term of the question, so pruning saves time without deciding the order.
