@@ -221,8 +221,8 @@ class LexicalIndex:
         return keep
 
     def _plan(self, question: str) -> _Plan | None:
-        """The FTS5 query to run, its column weights and, when terms were pruned, every term
-        of the question by column for ranking the pool again."""
+        """The FTS5 query to run, its column weights and, on a large index, the kept terms
+        that gather the pool and every term of the question by column for ranking it."""
         exact_terms, folded_terms = query_terms(question)
         if not folded_terms:
             return None
