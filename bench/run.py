@@ -58,6 +58,7 @@ def run_pair(
     questions: Path,
     *,
     query_only: bool = False,
+    rounds: int = 3,
 ) -> dict[str, Any]:
     """Ingest and query phases of both systems; with ``query_only``, the indexes a previous run
     left are queried again (after a change to search code) and its ingest figures kept."""
@@ -77,6 +78,7 @@ def run_pair(
         "chroma": mode,
         "embedder": kind,
         "ingest_reused": reuse,
+        "rounds": rounds,
     }
     for system in ("tinbot", "baseline"):
         data_dir = run_dir / system
@@ -89,6 +91,7 @@ def run_pair(
                 "embedder": kind,
                 "bank": str(bank) if bank else None,
                 "questions": str(questions),
+                "rounds": rounds,
             }
             if reuse:
                 ingest = json.loads(
@@ -245,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="query the indexes a previous run left under --work again (after a change to "
         "search code); their ingest figures are kept",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="times each question's search is timed, round after round (percentiles over all)",
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
@@ -330,7 +339,14 @@ def main(argv: list[str] | None = None) -> int:
         log(f"corpus {label}: {corpus.articles} articles, {len(corpus.questions)} questions")
         started = datetime.now(UTC).isoformat(timespec="seconds")
         run = run_pair(
-            corpus, mode, kind, work, banks.get(kind), questions, query_only=args.query_only
+            corpus,
+            mode,
+            kind,
+            work,
+            banks.get(kind),
+            questions,
+            query_only=args.query_only,
+            rounds=args.rounds,
         )
         run["summary"] = summarise(run, answerable)
         run["started"] = started

