@@ -252,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rounds",
         type=int,
         default=3,
-        help="times each question's search is timed, round after round (percentiles over all)",
+        help="times each question's search is timed, round after round; each round gives "
+        "percentiles and the median round is reported (default 3)",
     )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
@@ -263,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be 1 or more")
     if args.phase:
         system, action = args.phase.split(":")
         return run_phase(system, action, Path(args.spec), Path(args.result))

@@ -315,3 +315,12 @@ def test_a_round_slowed_whole_from_outside_does_not_make_the_p95() -> None:
     assert timing(rows, "retrieval", 0.5) == 33.0
     # Rows of a run made before rounds hold one timing each.
     assert timing([{"retrieval_ms": 12.0}, {"retrieval_ms": 14.0}], "retrieval", 0.5) == 12.0
+
+
+def test_zero_rounds_are_refused_before_anything_is_built(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        bench_main(["--rounds", "0", "--work", str(tmp_path / "work"), "--out", str(tmp_path)])
+    assert "--rounds must be 1 or more" in capsys.readouterr().err
+    assert not (tmp_path / "work").exists()
