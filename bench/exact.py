@@ -14,7 +14,7 @@ pass still searches Chroma's index as built.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -76,7 +76,7 @@ class ExactIndex:
         return cls(ids, matrix, metadatas, documents, tie_key=tie_key)
 
     def nearest(
-        self, vector: list[float], k: int, where_article: Collection[str] | None = None
+        self, vector: Sequence[float], k: int, where_article: Collection[str] | None = None
     ) -> list[tuple[int, float]]:
         """(row, cosine similarity) of the ``k`` closest vectors, among the rows whose
         ``article_id`` metadata is in ``where_article`` when it is given."""
@@ -98,7 +98,7 @@ class ExactVectors:
         self.index = index
 
     def query(
-        self, vector: list[float], k: int, article_ids: Collection[str] | None = None
+        self, vector: Sequence[float], k: int, article_ids: Collection[str] | None = None
     ) -> list[DenseHit]:
         if k <= 0 or (article_ids is not None and not article_ids):
             return []

@@ -237,7 +237,7 @@ def phase_baseline(action: str, spec: dict[str, Any]) -> dict[str, Any]:
             client.get_collection(BASELINE_COLLECTION),
             tie_key=lambda _id, meta, text: (meta.get("source", ""), text),
         )
-        rows = []
+        rows: list[dict[str, Any]] = []
         for q in _questions(spec):
             # Cosine order; the baseline's collection measures L2, the same order for the
             # unit-length vectors every embedder here returns.

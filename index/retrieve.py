@@ -17,7 +17,7 @@ from index.embeddings import Embedder, bounded_query, spare_a_core
 from index.errors import VectorsUnavailable
 from index.lexical import LexicalIndex
 from index.store import ArticleStore, StoredChunk
-from index.vectors import VectorStore
+from index.vectors import DenseSearch
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class HybridRetriever:
         self,
         store: ArticleStore,
         lexical: LexicalIndex,
-        vectors: VectorStore,
+        vectors: DenseSearch,
         embedder: Embedder,
         *,
         dense_weight: float = 0.4,

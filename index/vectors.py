@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from index.errors import ConfigError, IndexMismatchError, StoreError, VectorsUnavailable
@@ -25,6 +25,14 @@ logger = logging.getLogger(__name__)
 class DenseHit:
     chunk_id: str
     similarity: float  # cosine similarity, higher is better
+
+
+class DenseSearch(Protocol):
+    """What retrieval asks of a vector index (``VectorStore``; the benchmark's exact search)."""
+
+    def query(
+        self, vector: Sequence[float], k: int, article_ids: Collection[str] | None = None
+    ) -> list[DenseHit]: ...
 
 
 @dataclass(frozen=True)

@@ -323,7 +323,7 @@ class BotAPI:
         """The user types ``@bot query`` in a chat (of ``chat_type``); returns the update."""
         if not self.bot_user["supports_inline_queries"]:
             raise AssertionError("Telegram sends inline queries only to bots with /setinline")
-        inline_query = {
+        inline_query: dict[str, Any] = {
             "id": str(next(self._ids) * 1000 + 9),
             "from": user,
             "query": query,
@@ -771,16 +771,16 @@ class StandinServer:
                 if content_type.startswith("multipart/form-data"):
                     head = f"Content-Type: {content_type}\r\n\r\n".encode()
                     message = BytesParser(policy=HTTP).parsebytes(head + body)
-                    fields = {}
-                    for part in message.iter_parts():  # type: ignore[attr-defined]
-                        name = part.get_param("name", header="content-disposition")
-                        payload = part.get_payload(decode=True) or b""
-                        if part.get_filename() is not None:
-                            self.uploads[name] = Upload(
-                                part.get_filename(), part.get_content_type(), payload
-                            )
+                    fields: dict[str, str] = {}
+                    for part in message.iter_parts():
+                        name = str(part.get_param("name", header="content-disposition"))
+                        payload = part.get_payload(decode=True)
+                        data = payload if isinstance(payload, bytes) else b""
+                        filename = part.get_filename()
+                        if filename is not None:
+                            self.uploads[name] = Upload(filename, part.get_content_type(), data)
                             continue
-                        fields[name] = payload.decode("utf-8", "replace")
+                        fields[name] = data.decode("utf-8", "replace")
                     return fields
                 query = parse_qs(body.decode("utf-8"), keep_blank_values=True)
                 return {k: v[-1] for k, v in query.items()}
