@@ -22,6 +22,14 @@ from index.vectors import DenseSearch
 logger = logging.getLogger(__name__)
 
 FusionMode = Literal["weighted", "rrf", "lexical", "dense"]
+# Up to this many passages the dense side is searched exhaustively: asked for at least as many
+# neighbours as there are vectors, HNSW visits every one. Chroma rebuilds the graph of a
+# collection it has not persisted yet each time a process opens it, differently each time, so
+# the approximate top 30 differed from process to process for up to 4 of 231 questions (a
+# neighbour near the 30th place swapped), and evaluations and the ranker's fit with it.
+# Exhaustive, it is exact and the same in every process, for ~2 ms more at 1,000 passages;
+# larger indexes keep the graph's speed.
+EXACT_DENSE_BELOW = 1000
 
 
 @dataclass(frozen=True)
@@ -66,11 +74,12 @@ class HybridRetriever:
         self.candidates = candidates
         self._dense_down = False
 
-    def _dense(self, query: str, n: int, allowed: set[str] | None) -> dict[str, float]:
+    def _dense(self, query: str, n: int, allowed: set[str] | None, depth: int) -> dict[str, float]:
+        """The ``n`` nearest passages, out of the ``depth`` nearest the vector index finds."""
         spare_a_core()  # the lexical half runs meanwhile (see ``search``)
         vector = self.embedder.embed_query(bounded_query(query))
         try:
-            hits = self.vectors.query(vector, n, allowed)
+            hits = self.vectors.query(vector, depth, allowed)
         except VectorsUnavailable as exc:
             # Said once per outage, not per question; the lexical index answers meanwhile.
             if not self._dense_down:
@@ -80,7 +89,8 @@ class HybridRetriever:
         if self._dense_down:
             logger.warning("the vector index answers again: hybrid search resumed")
             self._dense_down = False
-        return {h.chunk_id: h.similarity for h in hits}
+        best = sorted(hits, key=lambda h: (-h.similarity, h.chunk_id))[:n]
+        return {h.chunk_id: h.similarity for h in best}
 
     def search(
         self,
@@ -105,7 +115,8 @@ class HybridRetriever:
         if self.mode != "lexical" and self.dense_weight > 0:
             # The query embedding (C code) and Chroma's search release the GIL, as does
             # SQLite: the dense side runs beside the lexical one instead of after it.
-            dense = _DENSE_POOL.submit(self._dense, query, n, allowed)
+            depth = max(n, EXACT_DENSE_BELOW) if self.lexical.count() <= EXACT_DENSE_BELOW else n
+            dense = _DENSE_POOL.submit(self._dense, query, n, allowed, depth)
         lexical: dict[str, float] = {}
         if self.mode != "dense":
             lexical = {h.chunk_id: h.score for h in self.lexical.search(query, n, allowed)}

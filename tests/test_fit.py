@@ -1,10 +1,11 @@
 """The answer ranker's weights are reproducible: fitting them again from the repository's own
-articles and questions gives the shipped file. The fit itself is deterministic, but Chroma
-builds its HNSW graph on several threads, so near-ties in dense retrieval move from one build to
-the next and with them the candidates the fit sees: two clean builds gave passage_score weights
-1.504 and 1.558 (the largest gap of ~70 weights). Weights are compared to 0.1 (a stale file after
-a feature change is off by far more), the refusal threshold to one step of its grid and the
-quote budgets exactly."""
+articles and questions gives the shipped file. The fit is deterministic, and so are the
+candidates it sees: on an index this small the dense side is searched exhaustively
+(``index.retrieve.EXACT_DENSE_BELOW``). Before that, Chroma's HNSW graph, rebuilt differently by
+each process that opened the index, moved near-ties among the candidates and with them the
+weights (passage_dense -0.60 against -0.77 once, under load). Weights are still compared to 0.1,
+for another machine's floating point (a stale file after a feature change is off by far more),
+the refusal threshold to one step of its grid and the quote budgets exactly."""
 
 from __future__ import annotations
 

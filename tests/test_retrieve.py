@@ -9,18 +9,18 @@ states in advance: those passages get hand-set vectors and the question a fixed 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from index import embeddings
+from index import embeddings, retrieve
 from index.embeddings import Embedder
 from index.lexical import LexicalIndex
 from index.retrieve import FusionMode, Hit, HybridRetriever
 from index.store import ArticleStore
-from index.vectors import ChromaConfig, VectorStore
+from index.vectors import ChromaConfig, DenseHit, VectorStore
 from ingest.models import Article, Chunk
 from tests.helpers import CountingEmbedder
 
@@ -462,5 +462,56 @@ def test_the_question_is_embedded_on_one_core_fewer_than_passages(tmp_path: Path
         assert embedder.query_threads == max(1, everywhere - 1)
         # Passage embedding, in the threads that ingest, keeps every core.
         assert embeddings._openmp.omp_get_max_threads() == everywhere
+    finally:
+        index.close()
+
+
+# --- exhaustive dense search on small indexes -------------------------------------------------
+# Cosines 1.0, 0.9, 0.8, 0.6 and 0 to the question's vector, in that order.
+NEIGHBOURS = tuple(
+    Doc(name, "Thời tiết", ("Trời nắng đẹp suốt tuần qua.",), vector)
+    for name, vector in (
+        ("a", (1.0, 0.0, 0.0)),
+        ("b", (0.9, 0.43589, 0.0)),
+        ("c", (0.8, 0.6, 0.0)),
+        ("d", (0.6, 0.8, 0.0)),
+        ("e", (0.0, 1.0, 0.0)),
+    )
+)
+
+
+@dataclass
+class DepthsAsked:
+    """The real vector index, noting how many neighbours each search asks it for."""
+
+    inner: VectorStore
+    depths: list[int] = field(default_factory=list)
+
+    def query(
+        self, vector: Sequence[float], k: int, article_ids: Collection[str] | None = None
+    ) -> list[DenseHit]:
+        self.depths.append(k)
+        return self.inner.query(vector, k, article_ids)
+
+
+@pytest.mark.parametrize(("exact_below", "depth"), [(1000, 1000), (5, 5), (4, 2)])
+def test_small_indexes_are_searched_exhaustively_and_cut_to_the_candidates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exact_below: int, depth: int
+) -> None:
+    # An approximate graph search differs from process to process (its graph is rebuilt on
+    # opening); asked for every vector, it is exact. What fusion sees is still the best
+    # ``candidates``: the normalised dense scores run from the first to the second passage.
+    monkeypatch.setattr(retrieve, "EXACT_DENSE_BELOW", exact_below)
+    index = build_index(tmp_path, NEIGHBOURS)
+    try:
+        vectors = DepthsAsked(index.vectors)
+        retriever = HybridRetriever(
+            index.store, index.lexical, vectors, index.embedder, mode="dense", candidates=2
+        )
+        hits = retriever.search("Trời hôm nay thế nào?", k=2)
+        assert vectors.depths == [depth]
+        assert ids(hits) == ["a-0", "b-0"]
+        assert [h.dense for h in hits] == [1.0, 0.0]
+        assert [round(h.similarity, 3) for h in hits] == [1.0, 0.9]
     finally:
         index.close()
