@@ -17,6 +17,8 @@ def test_readme_configuration_table_matches_settings() -> None:
 def test_readme_lists_every_cli_command() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert parser._subparsers is not None
+    commands = parser._subparsers._group_actions[0].choices
+    assert isinstance(commands, dict)
     for name in commands:
         assert f"`tinbot {name}" in readme, f"README does not document `tinbot {name}`"

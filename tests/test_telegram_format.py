@@ -252,7 +252,7 @@ def test_the_stand_in_refuses_what_telegram_refuses() -> None:
 
 
 def test_callback_data_round_trips_within_64_bytes() -> None:
-    refs = [
+    refs: list[SourceRef | FeedbackRef | PageRef] = [
         SourceRef("a" + "f" * 15, 123456, 123999, 12),
         SourceRef("a0", 0, 5),
         FeedbackRef(987654321, 1),

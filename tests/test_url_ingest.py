@@ -5,8 +5,9 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 import pytest
 
@@ -165,9 +166,9 @@ def test_the_connection_goes_to_the_address_that_was_checked(
     port = int(server.rsplit(":", 1)[1])
     answers = iter(["8.8.8.8"])
 
-    def rebinding(host: str, *args: object, **kwargs: object) -> list[object]:
+    def rebinding(host: str, *args: Any, **kwargs: Any) -> Sequence[object]:
         if host != "news.example":
-            return real(host, *args, **kwargs)  # type: ignore[arg-type]
+            return real(host, *args, **kwargs)
         address = next(answers, "127.0.0.1")
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
 
