@@ -16,12 +16,12 @@ from bot.answering.candidates import build_view, candidates, introduces_list, se
 from bot.answering.compose import pick_answer, pick_figures, shorten
 from bot.answering.extractive import ExtractiveAnswerer, Ranking, Scored
 from bot.answering.features import FEATURES, INDEX, featurize, question_terms, specific_place
-from bot.answering.multi import is_multi, split_parts
-from bot.answering.question import analyse
+from bot.answering.multi import answer_multi, is_multi, split_parts
+from bot.answering.question import Query, analyse
 from bot.answering.ranker import WEIGHTS_PATH, Ranker, Selection, load_ranker
 from bot.answering.signals import kinds_held, person_names, years_in
 from bot.service import Tinbot
-from bot.types import Evidence
+from bot.types import Answer, Citation, Evidence
 from ingest.facts import extract_facts
 from ingest.lexicon import ANSWER_TYPE_CUES, GLOSSARY, ORDINAL_ITEM_RE
 from ingest.loaders import load
@@ -382,6 +382,53 @@ def test_multi_place_questions_split_into_one_question_per_place(
     query = analyse(question)
     assert is_multi(query) == kind
     assert [p.question for p in split_parts(query)] == parts
+
+
+# Each part's answer: (the quote its figure comes from, the place the fact table knows for that
+# figure). The first part of every question is answered by Sơn Động's own sentence.
+SON_DONG = ("Năm 2017, huyện Sơn Động kết nạp được 175 đảng viên mới.", "huyện Sơn Động")
+MULTI_QUESTION = "Cộng lại, huyện Sơn Động và huyện Lục Nam kết nạp được bao nhiêu đảng viên mới?"
+
+
+@pytest.mark.parametrize(
+    ("second", "lines", "summed"),
+    [
+        # The figure is Lục Nam's: added up.
+        (("Huyện Lục Nam kết nạp 120 đảng viên mới.", "huyện Lục Nam"),
+         ["- huyện Sơn Động: 175 đảng viên [1]", "- huyện Lục Nam: 120 đảng viên [2]"], True),
+        # The province's total, in a sentence that does not name Lục Nam: shown as the
+        # province's, nothing added.
+        (("Toàn tỉnh Bắc Giang kết nạp 2.100 đảng viên mới.", "tỉnh Bắc Giang"),
+         ["- huyện Sơn Động: 175 đảng viên [1]",
+          "- huyện Lục Nam: không tìm thấy số riêng; câu trích nêu 2.100 đảng viên của tỉnh "
+          "Bắc Giang [2]"], False),
+        # The table gave the figure its sentence's wider place, but the sentence names Lục Nam:
+        # taken at its word.
+        (("Đảng bộ huyện Lục Nam (tỉnh Bắc Giang) kết nạp 120 đảng viên mới.", "tỉnh Bắc Giang"),
+         ["- huyện Sơn Động: 175 đảng viên [1]", "- huyện Lục Nam: 120 đảng viên [2]"], True),
+    ],
+)  # fmt: skip
+def test_a_total_adds_only_the_asked_places_figures(
+    second: tuple[str, str], lines: list[str], summed: bool
+) -> None:
+    answers = [SON_DONG, second]
+    places: dict[str, str] = {}
+
+    def answer_one(query: Query) -> Answer:
+        quote, place = answers[len(places)]
+        places[quote] = place
+        citation = Citation(1, f"a{len(places)}", "Tin", None, "/tin.txt", quote, 0, len(quote))
+        return Answer(query.text, quote, False, [citation])
+
+    answer = answer_multi(
+        analyse(MULTI_QUESTION), "total", answer_one, None, lambda c, _: places[c.quote]
+    )
+    assert answer is not None and not answer.refused
+    shown = answer.text.split("\n")
+    assert shown[1:3] == lines
+    assert ("Cộng lại:" in answer.text) is summed
+    assert ("Không cộng hay so sánh" in answer.text) is not summed
+    assert [c.quote for c in answer.citations] == [SON_DONG[0], second[0]]
 
 
 def test_one_place_is_not_a_comparison() -> None:

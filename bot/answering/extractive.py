@@ -414,10 +414,15 @@ class ExtractiveAnswerer:
 
     def _fact_for(self, c: Candidate, offset: int) -> Fact | None:
         """The fact-table entry for a figure at ``offset`` in a candidate's text."""
-        absolute = c.start + offset
-        return next(
-            (f for f in self._facts_of(c.view.article_id) if f.figure_start == absolute), None
-        )
+        return self._fact_at(c.view.article_id, c.start + offset)
+
+    def _fact_at(self, article_id: str, offset: int) -> Fact | None:
+        return next((f for f in self._facts_of(article_id) if f.figure_start == offset), None)
+
+    def fact_place(self, article_id: str, offset: int) -> str | None:
+        """The place the fact table knows for the figure at ``offset`` in an article."""
+        fact = self._fact_at(article_id, offset)
+        return None if fact is None else fact.place
 
     # --- for maintainers ---------------------------------------------------------------------
     def explain(

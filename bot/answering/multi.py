@@ -15,10 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.answering.compose import Pick, pick_figures
+from bot.answering.fact_question import folded_text
 from bot.answering.question import Query, analyse, entity_spans, folded_question
 from bot.types import Answer, Citation
 from ingest.lexicon import COMPARE_CUES, LEVEL_WORDS, TOTAL_CUES
 from ingest.numbers import format_number, parse_number
+from ingest.vietnamese import fold
 
 # Where a question joins its places: "A và B", "A với B", "A, còn B".
 _JOIN_RE = re.compile(r",?\s+(?:và|với|so với|còn)\s+|,\s+còn\s+|;\s+", re.IGNORECASE)
@@ -36,6 +38,9 @@ _LEVEL_TAIL_RE = re.compile(
     + r"|đảng bộ|đảng ủy|ở|của|tại)\s*)+$",
     re.IGNORECASE,
 )
+
+
+_LEVELS_FOLDED = sorted({fold(w) for w in LEVEL_WORDS}, key=len, reverse=True)
 
 
 @dataclass(frozen=True)
@@ -137,17 +142,33 @@ def _label(part: str) -> str:
     return part[start:end]
 
 
+def _place_name(place: str) -> str:
+    """ "Huyện Thới Lai" → "thoi lai": a place's name without its level, folded."""
+    folded = fold(place).strip()
+    for level in _LEVELS_FOLDED:
+        if folded.startswith(level + " "):
+            return folded[len(level) + 1 :].strip()
+    return folded
+
+
 def answer_multi(
     query: Query,
     kind: str,
     answer_one: Callable[[Query], Answer],
     fact_scores: Callable[[Query, Citation], list[tuple[int, float]]] | None = None,
+    place_at: Callable[[Citation, int], str | None] | None = None,
 ) -> Answer | None:
-    """Compare or add the figure each part's own answer gives; None when a part has none."""
+    """Compare or add the figure each part's own answer gives; None when a part has none.
+
+    ``place_at``: the place the fact table knows for the figure at an offset of a citation's
+    quote. A figure it knows to be another place's, in a quote that does not name the asked
+    place (a city's total in a report that lists the asked district further down), is shown as
+    that place's, and nothing is added or compared: "huyện A: 1.614" would state what no
+    article says."""
     parts = split_parts(query)
     if len(parts) < 2:
         return None
-    found: list[tuple[Part, Pick, Answer]] = []
+    found: list[tuple[Part, Pick, Answer, str | None]] = []
     for part in parts:
         sub_query = analyse(part.question)
         sub = answer_one(sub_query)
@@ -157,28 +178,58 @@ def answer_multi(
         picks = pick_figures(sub_query, sub.citations[0].quote, scores)
         if not picks:
             return None
-        found.append((part, picks[0], sub))
+        place = place_at(sub.citations[0], picks[0].start) if place_at else None
+        asked = _place_name(part.label)
+        other = (
+            place
+            if place
+            and _place_name(place) != asked
+            # The table may give a figure the wider place of its sentence ("Đảng bộ xã Cư Đrăm
+            # (huyện Krông Bông, tỉnh Đắk Lắk) hiện có 210 đảng viên"): a quote that names the
+            # asked place is taken at its word.
+            and f" {asked} " not in folded_text(sub.citations[0].quote)
+            else None
+        )
+        found.append((part, picks[0], sub, other))
+    english = query.language != "vi"
     citations: list[Citation] = []
     lines: list[str] = []
     values: list[float] = []
-    for part, pick, sub in found:
+    for part, pick, sub, other in found:
         n = len(citations) + 1
         citations.append(replace(sub.citations[0], n=n))
         number = parse_number(pick.text)
         values.append(number.value if number else float("nan"))
-        lines.append(f"- {part.label}: {pick.text} [{n}]")
-    if kind == "total" and all(v == v for v in values):
+        if other is None:
+            lines.append(f"- {part.label}: {pick.text} [{n}]")
+        elif english:
+            lines.append(
+                f"- {part.label}: no figure of its own found; the quote gives {pick.text} "
+                f"for {other} [{n}]"
+            )
+        else:
+            lines.append(
+                f"- {part.label}: không tìm thấy số riêng; câu trích nêu {pick.text} "
+                f"của {other} [{n}]"
+            )
+    if any(other for *_, other in found):
+        lines.append(
+            "Not added up or compared: a figure found is another place's."
+            if english
+            else "Không cộng hay so sánh: có số tìm được là của nơi khác."
+        )
+    elif kind == "total" and all(v == v for v in values):
         total = sum(values)
         lines.append(
             f"Cộng lại: {' + '.join(format_number(v) for v in values)} = {format_number(total)}."
         )
     elif kind == "compare" and len(values) == 2 and values[0] != values[1]:
         winner = 0 if values[0] > values[1] else 1
-        other = 1 - winner
+        loser = 1 - winner
         word = "cao hơn" if "%" in found[winner][1].text else "nhiều hơn"
         lines.append(
             f"{found[winner][0].label} {word}: {found[winner][1].text} so với "
-            f"{found[other][1].text}."
+            f"{found[loser][1].text}."
         )
     quotes = [f"“{c.quote}” [{c.n}]" for c in citations]
     lead = "Theo các bài viết đã nạp:" if query.language == "vi" else "From the articles:"

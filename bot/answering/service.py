@@ -149,6 +149,7 @@ class Answering:
                     kind,
                     self._answer_one,
                     lambda q, c: self.answerer.fact_scores(q, c.article_id, c.start, c.end),
+                    lambda c, offset: self.answerer.fact_place(c.article_id, c.start + offset),
                 )
                 if multi is not None:
                     return [], multi
