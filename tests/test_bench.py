@@ -100,8 +100,8 @@ def test_composed_vectors_cover_both_pipelines_passages_without_the_model(
     for v in bc.corpus_variants(400):
         raw = bc.render(v)
         article = prepare(RawDocument(origin=v.file, text=raw))
-        context = embedding_context(article)
-        texts += [f"{context}\n{c.text}" for c in chunk_article(article)]
+        # tinbot embeds each passage and, once per article, its title and date line.
+        texts += [embedding_context(article), *(c.text for c in chunk_article(article))]
         texts += splitter.split_text(raw)
     vectors = np.asarray(embedder.embed_documents(texts))
     assert embedder.fallbacks == 0
