@@ -215,6 +215,10 @@ def test_an_st_kind_runs_a_local_sentence_transformers_model() -> None:
     vectors = np.asarray(embedder.embed_documents(["Đảng bộ huyện kết nạp đảng viên.", "x"]))
     assert vectors.shape == (2, embedder.dim) and embedder.dim == 384
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # What a passage and its title line weigh when their vectors are averaged: the model's
+    # own tokens (its tokenizer splits Vietnamese far finer than into words).
+    long, short = embedder.token_counts(["Đảng bộ huyện kết nạp đảng viên.", "x"])
+    assert long > len("Đảng bộ huyện kết nạp đảng viên.".split()) and 0 < short < long
 
 
 def _tiny_bench(tmp_path: Path, out: Path, *options: str) -> dict[str, Any]:
