@@ -3,7 +3,7 @@ articles and questions gives the shipped file. The fit is deterministic, and so 
 candidates it sees: on an index this small the dense side is searched exhaustively
 (``index.retrieve.EXACT_DENSE_BELOW``). Before that, Chroma's HNSW graph, rebuilt differently by
 each process that opened the index, moved near-ties among the candidates and with them the
-weights (passage_dense -0.60 against -0.77 once, under load). Weights are still compared to 0.1,
+weights (a fit under load once moved passage_dense by 0.17). Weights are still compared to 0.1,
 for another machine's floating point (a stale file after a feature change is off by far more),
 the refusal threshold to one step of its grid and the quote budgets exactly."""
 
