@@ -232,7 +232,7 @@ def answer_multi(
             f"{found[loser][1].text}."
         )
     quotes = [f"“{c.quote}” [{c.n}]" for c in citations]
-    lead = "Theo các bài viết đã nạp:" if query.language == "vi" else "From the articles:"
+    lead = "From the articles:" if english else "Theo các bài viết đã nạp:"
     return Answer(
         question=query.text,
         text="\n".join([lead, *lines, *quotes]),
