@@ -15,7 +15,14 @@ import pytest
 from bot.answering.candidates import build_view, candidates, introduces_list, sentence_terms
 from bot.answering.compose import pick_answer, pick_figures, shorten
 from bot.answering.extractive import ExtractiveAnswerer, Ranking, Scored
-from bot.answering.features import FEATURES, INDEX, featurize, question_terms, specific_place
+from bot.answering.features import (
+    FEATURES,
+    INDEX,
+    content_weights,
+    featurize,
+    question_terms,
+    specific_place,
+)
 from bot.answering.multi import answer_multi, is_multi, split_parts
 from bot.answering.question import Query, analyse
 from bot.answering.ranker import WEIGHTS_PATH, Ranker, Selection, load_ranker
@@ -478,6 +485,51 @@ def test_a_place_no_article_names_is_refused(samples_bot: Tinbot) -> None:
 
 def test_off_topic_questions_are_refused(samples_bot: Tinbot) -> None:
     assert samples_bot.answer("Giá vàng hôm nay là bao nhiêu?").refused
+
+
+@pytest.mark.parametrize(
+    ("question", "kept", "dropped"),
+    [
+        (
+            "Dự báo thời tiết Hà Nội cuối tuần này thế nào?",
+            {"thoi", "tiet", "thoi_tiet", "cuoi_tuan"},
+            {"ha", "noi", "ha_noi", "noi_cuoi"},
+        ),
+        (
+            "Huyện Sơn Động (Bắc Giang) kết nạp bao nhiêu đảng viên?",
+            {"ket_nap", "dang_vien", "huyen"},
+            {"son", "dong", "son_dong", "bac_giang", "huyen_son"},
+        ),
+    ],
+)
+def test_a_questions_content_is_its_words_besides_the_names_it_gives(
+    question: str, kept: set[str], dropped: set[str]
+) -> None:
+    query = analyse(question)
+    terms = question_terms(query, lambda words, _exact: dict.fromkeys(words, 1), 100)
+    content = content_weights(query, terms)
+    assert kept <= content.keys() <= terms.folded_weights.keys()
+    assert not dropped & content.keys()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Thời tiết ở Tuần Giáo cuối tuần này thế nào?",
+        "Đặc sản nổi tiếng của Tuần Giáo là gì?",
+        "What is the best hotel in Tuan Giao?",
+    ],
+)
+def test_a_question_that_shares_only_a_name_with_the_articles_is_refused(
+    samples_bot: Tinbot, question: str
+) -> None:
+    # Every sample article is about Tuần Giáo: without the content check each of these was
+    # answered with a quote that names the district and nothing else of the question.
+    explained = samples_bot.explain(question, top=1)
+    assert explained["decision"] == "refuse"
+    candidates = explained["candidates"]
+    assert isinstance(candidates, list)
+    assert not candidates or candidates[0]["features"]["content_context"]["value"] < 0.15
 
 
 def test_explain_shows_features_effects_and_the_decision(samples_bot: Tinbot) -> None:

@@ -175,6 +175,8 @@ class ExtractiveAnswerer:
             return []
         if eligible[0].row[INDEX["slot_context"]] < settings.min_slot:
             return []
+        if eligible[0].row[INDEX["content_context"]] < settings.min_content:
+            return []  # it holds the question's names and little else: about them, not it
         if settings.period_dominance > 0:
             # The answer the articles give is for another period when a sentence set aside for
             # its period would far outscore, its period aside, the best one left, and no likely

@@ -100,6 +100,7 @@ FEATURES: tuple[str, ...] = (
     "novelty",  # share of its words the question does not use: an answer adds something
     "place_specific",  # names the narrowest place asked about (by level): the unit asked about
     "place_other",  # names a place the question does not, while the question names one
+    "content_context",  # cover_context of the question's words that are not names
 )
 # For a question that asks how, why or what was done (no figure, date or name asked), the
 # answer is the sentences that elaborate, not the ones that repeat the question: these
@@ -242,6 +243,15 @@ def cover_of(weights: dict[str, float], total: float, *term_sets: Container[str]
     return sum(w for t, w in weights.items() if any(t in s for s in term_sets)) / total
 
 
+def content_weights(query: Query, terms: QuestionTerms) -> dict[str, float]:
+    """The folded weights of the question's words that are not part of a name it gives: what it
+    asks about Hà Nội, not Hà Nội. A sentence that holds a question's names and none of these is
+    about the place, not about the question ("Dự báo thời tiết Hà Nội …")."""
+    names = {s for entity in query.entities for s in entity.split()}
+    # A pair with a name on either side ("noi_cuoi") is the name's as much as the question's.
+    return {t: w for t, w in terms.folded_weights.items() if not names & set(t.split("_"))}
+
+
 def featurize(
     query: Query,
     terms: QuestionTerms,
@@ -271,6 +281,8 @@ def featurize(
         per_article[article_id] = per_article.get(article_id, 0) + 1
     top_article = min(cands, key=lambda c: c.rank).view.article_id
     rarest = sorted(terms.folded_weights.items(), key=lambda item: -item[1])
+    content = content_weights(query, terms)
+    content_total = sum(content.values())
     rows: list[list[float]] = []
     covers: list[float] = []
     specific_of: dict[str, str | None] = {}
@@ -437,6 +449,9 @@ def featurize(
                 novelty_of(own_folded, terms.folded_weights),
                 float(place_specific),
                 float(place_other),
+                cover_of(content, content_total, near_folded, view.title_folded)
+                if content
+                else 1.0,
             ]
         )
     best = max(covers) or 1.0

@@ -54,13 +54,17 @@ QUESTIONS = REPO / "eval" / "news.jsonl"
 REFUSALS = REPO / "eval" / "offtopic.jsonl"
 L2 = 1.0
 FOLDS = 5
-JOINT = ("threshold", "min_cover")
+JOINT = ("threshold", "min_cover", "min_content")
+# Features that serve a refusal check (``Selection.min_content``) and explain it, but do not rank:
+# a sentence holding more of the question's other words is already scored by the cover features.
+CHECK_ONLY = frozenset({"content_context"})
 GRID: dict[str, Sequence[float]] = {
     # Highest first: of thresholds that score the same, the search keeps the first, and an
     # honest refusal is the safer error than a wrong answer.
     "threshold": (0.2, 0.16, 0.12, 0.1, 0.08, 0.07, 0.06),
     "min_cover": (0.2, 0.25, 0.3, 0.35, 0.4),
     "min_slot": (0.0, 0.2, 0.3, 0.4, 0.5),
+    "min_content": (0.15, 0.1, 0.05, 0.0),
     "ratio": (0.2, 0.35, 0.5, 0.7),
     "ratio_adjacent": (0.2, 0.35),
     "ratio_multi": (0.4, 0.7),
@@ -185,7 +189,9 @@ def fit_ranker(examples: Sequence[Example], l2: float = L2) -> Ranker:
             continue
         xs += [ex.rows, ex.negatives]
         ys += [(ex.labels > 0).astype(float), np.zeros(len(ex.negatives))]
-    beta = fit_logistic(np.vstack(xs), np.concatenate(ys), l2)
+    x = np.vstack(xs)
+    x[:, [FEATURES.index(name) for name in CHECK_ONLY]] = 0.0  # an unused column gets weight 0
+    beta = fit_logistic(x, np.concatenate(ys), l2)
     weights = {name: float(w) for name, w in zip(FEATURES, beta[:-1], strict=True)}
     return Ranker(weights=weights, bias=float(beta[-1]))
 

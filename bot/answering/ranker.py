@@ -28,6 +28,7 @@ class Selection:
     threshold: float = 0.15  # below this probability the best candidate does not answer
     min_cover: float = 0.3  # … nor when it and its context hold less of the question than this
     min_slot: float = 0.0  # … or less of the words around the question word than this
+    min_content: float = 0.0  # … or less of the question's words besides its names than this
     max_quotes: int = 2  # figure, date, name questions
     max_quotes_practice: int = 3  # how / what-measures questions
     ratio: float = 0.7  # another sentence is quoted when this close to the best one …
