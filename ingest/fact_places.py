@@ -35,7 +35,7 @@ _SYLLABLE_RE = re.compile(r"\s+([^\W\d_]+)")
 _NOT_NAME = frozenset(fold(w) for w in "Đảng Nhà Nước Ban Nghị Quyết Đại Hội Ủy".split())
 # Generic mentions: "toàn huyện", "Đảng bộ thành phố", "Huyện ủy" (without a name after).
 _GENERIC_RE = re.compile(
-    r"\btoàn (?P<a>huyện|thành phố|tỉnh|phường|xã|quận|thị xã|Đảng bộ)\b"
+    r"\b[Tt]oàn (?P<a>huyện|thành phố|tỉnh|phường|xã|quận|thị xã|Đảng bộ)\b"
     r"|\b(?:Đảng bộ|Đảng ủy|Đảng uỷ|Ban Thường vụ|Thường trực) (?P<b>huyện|thành phố|tỉnh|phường|"
     r"xã|quận|thị xã|Khối)\b"
     r"|\b(?P<c>Huyện|Thành|Tỉnh|Quận|Thị) [uủ]y\b(?! viên)"
@@ -104,15 +104,19 @@ class Places:
     """The places an article names, to resolve generic mentions ("toàn huyện")."""
 
     def __init__(self, article: Article) -> None:
-        named = [m for m in mentions(article.text) if m.name]
-        self.counts = Counter((m.level, m.name) for m in named)
+        found = mentions(article.text)
+        self.counts = Counter((m.level, m.name) for m in found if m.name)
         title_named = [m for m in mentions(article.title) if m.name]
         self.title = [(m.level, m.name) for m in title_named]
         self.main: tuple[str, str] | None = None
         if self.title:
             self.main = (self.title[0][0], str(self.title[0][1]))
         elif self.counts:
-            (level, name), _ = self.counts.most_common(1)[0]
+            # The article's own place: the one named most, its level's unnamed mentions counted
+            # with it. A province's report names each district once and itself as "Tỉnh ủy",
+            # "toàn tỉnh"; a district's names its province once and itself as "Huyện ủy".
+            generic = Counter(m.level for m in found if m.name is None and m.level)
+            level, name = max(self.counts, key=lambda key: self.counts[key] + generic[key[0]])
             self.main = (level, str(name))
 
     def resolve(self, mention: Mention) -> tuple[str, str] | None:

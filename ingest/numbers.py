@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from ingest.lexicon import SPELLED_OUT
 from ingest.vietnamese import fold
 
 Bound = Literal["exact", "min", "max", "about"]
@@ -87,6 +88,15 @@ UNITS = tuple(
     )
 )
 _UNITS_FOLDED = tuple((u.strip(), fold(u.strip())) for u in UNITS if u.strip())
+# Counting nouns written as their abbreviation ("21 ĐV mới" after "đảng viên (ĐV)"): the unit is
+# the words they stand for, the figure keeps the text's own spelling.
+_ABBREVIATED_UNIT_RE = re.compile(
+    r"\s*("
+    + "|".join(
+        re.escape(a) for a, words in SPELLED_OUT.items() if words in {u for u, _ in _UNITS_FOLDED}
+    )
+    + r")(?!\w)"
+)
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,9 @@ def _is_year(token: str) -> bool:
 
 
 def _unit_after(text: str, pos: int) -> tuple[str, int] | None:
+    abbreviated = _ABBREVIATED_UNIT_RE.match(text, pos)
+    if abbreviated is not None:
+        return SPELLED_OUT[abbreviated.group(1)], abbreviated.end()
     match = _UNIT_RE.match(text, pos)
     if match is None:
         return None

@@ -183,6 +183,40 @@ def test_an_article_not_used_for_tuning() -> None:
     assert facts[-1].per_year and facts[-1].period == "hằng năm"
 
 
+PROVINCE_REPORT = Article(
+    article_id="hoa-son",
+    origin="hoa-son.txt",
+    title="Toàn tỉnh kết nạp 288 đảng viên trong 6 tháng",
+    date="2022-07-05",
+    author=None,
+    text="""Toàn tỉnh kết nạp 288 đảng viên trong 6 tháng
+
+Theo Ban Tổ chức Tỉnh ủy, tính đến ngày 30-6, các đảng bộ trực thuộc Tỉnh ủy đã kết nạp được 288 \
+đảng viên (ĐV) mới.
+
+Đứng đầu là Đảng bộ Công an tỉnh với 21 ĐV mới. Xếp sau là Đảng bộ huyện Phước An với 52 ĐV mới.
+
+Đảng bộ huyện Sơn Khê mới kết nạp 13 ĐV mới. Tổng số đảng viên của Đảng bộ tỉnh Hòa Sơn là 20.952.
+""",
+    content_hash="hoa-son",
+)
+
+
+def test_a_province_report_is_the_provinces_and_abbreviated_members_count() -> None:
+    # The title names no place: the article's own place is the one its unnamed mentions
+    # ("Tỉnh ủy", "Toàn tỉnh") are about, not the first district it names once.
+    facts = extract_facts(PROVINCE_REPORT)
+    summary = [(f.figure, f.kind, f.place) for f in facts if f.kind == "ket_nap"]
+    assert summary == [
+        ("288 đảng viên", "ket_nap", "tỉnh Hòa Sơn"),
+        ("288 đảng viên", "ket_nap", "tỉnh Hòa Sơn"),
+        ("21 ĐV", "ket_nap", "tỉnh Hòa Sơn"),
+        ("52 ĐV", "ket_nap", "huyện Phước An"),
+        ("13 ĐV", "ket_nap", "huyện Sơn Khê"),
+    ]
+    assert {f.unit for f in facts if "ĐV" in f.figure} == {"đảng viên"}
+
+
 # --- the fact table -----------------------------------------------------------------------------
 
 
