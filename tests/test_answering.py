@@ -206,7 +206,7 @@ def test_a_how_answer_is_the_list_when_it_scores_close_to_the_best_sentence(
     )  # fmt: skip
     cands = candidates([evidence], lambda _: view)
     row = [0.0] * len(FEATURES)
-    row[INDEX["cover_context"]] = row[INDEX["slot_context"]] = 1.0
+    row[INDEX["cover_context"]] = row[INDEX["slot_context"]] = row[INDEX["content_context"]] = 1.0
     # The list scores a third of the closing sentence, the single items less still.
     chance = {"Việc": 0.3, "Ngoài": 0.9}
     scored = [Scored(c, row, chance.get(c.text.split()[0], 0.25)) for c in cands]
