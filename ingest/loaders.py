@@ -10,7 +10,9 @@ import io
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field, replace
+from html import unescape
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -230,16 +232,46 @@ def load_html(html: str, origin: str) -> RawDocument:
         raise EmptySourceError(f"{origin}: empty — no article text found in the HTML")
     title = doc.get("title") or None
     if title:
-        # Site suffixes in <title> ("… - Báo Lai Châu") are kept: they name the publisher.
         text = text if text.lstrip().startswith(title) else f"{title}\n\n{text}"
+    publisher = publisher_of(html, title)
     return RawDocument(
         origin=origin,
         text=nfc(text),
         title=nfc(title) if title else None,
         date=doc.get("date") or None,
         author=doc.get("author") or None,
+        publisher=nfc(publisher) if publisher else None,
         content_type="text/html",
     )
+
+
+MAX_HEAD_CHARS = 200_000  # where a page's <title> and <meta> tags are looked for
+_SITE_NAME_RE = re.compile(r"<meta\s[^>]*og:site_name[^>]*>", re.IGNORECASE)
+_CONTENT_RE = re.compile(r"\bcontent\s*=\s*[\"']([^\"'<>]{2,120})[\"']", re.IGNORECASE)
+_TITLE_RE = re.compile(r"<title[^>]*>([^<]{1,500})</title>", re.IGNORECASE)
+_SUFFIX_RE = re.compile(r"^\s*(?:\||-|–|—|::|»)\s*(.{2,120}?)\s*$")
+
+
+def publisher_of(html: str, title: str | None) -> str | None:
+    """The site's name: ``og:site_name``, else what ``<title>`` adds after the article's title
+    ("… | Báo Phú Thọ điện tử"); the extractor drops that suffix from the title it returns. Only
+    the page's head is read."""
+    head = html[:MAX_HEAD_CHARS]
+    site = _SITE_NAME_RE.search(head)
+    content = _CONTENT_RE.search(site.group()) if site else None
+    if content:
+        return " ".join(unescape(content.group(1)).split()) or None
+    whole = _TITLE_RE.search(head)
+    if not whole or not title:
+        return None
+    page_title = " ".join(unescape(whole.group(1)).split())
+    if not page_title.startswith(title):
+        # The extractor took the headline from the page's <h1>: a pipe still ends the
+        # <title> with the site's name, which a headline hardly ever holds.
+        last = page_title.rsplit(" | ", 1)
+        return last[1].strip() or None if len(last) == 2 else None
+    suffix = _SUFFIX_RE.match(page_title[len(title) :])
+    return suffix.group(1) if suffix else None
 
 
 def _load_pdf(data: bytes, origin: str, limits: LoadLimits) -> RawDocument:

@@ -15,6 +15,9 @@ class RawDocument:
     title: str | None = None
     date: str | None = None
     author: str | None = None
+    # The site that published it ("Báo Phú Thọ điện tử"): a provincial paper's name says which
+    # province an article is about when its text does not.
+    publisher: str | None = None
     content_type: str = "text/plain"
     # What the loader repaired to read it (invalid bytes replaced, stray NULs removed), for the
     # user to hear about: the article is ingested all the same.

@@ -41,6 +41,8 @@ def prepare(raw: RawDocument) -> Article:
     link = header.url or (raw.origin if raw.origin.startswith(("http://", "https://")) else None)
     if link:
         extra["url"] = link
+    if raw.publisher:
+        extra["publisher"] = raw.publisher
     return Article(
         article_id=article_id_for(raw.origin),
         origin=raw.origin,

@@ -759,3 +759,24 @@ def test_the_direct_line_takes_the_figure_that_fits_the_question() -> None:
     direct, quote1, quote2 = answer.text.split("\n")
     assert _has(direct, "120") and direct.endswith("[2]"), answer.text
     assert quote1.endswith("[1]") and "23-3" in quote1 and _has(quote2, "120")
+
+
+def test_a_publishers_name_places_a_report_that_never_names_its_province() -> None:
+    text = (
+        "Sáng 5/3, lớp bồi dưỡng nhận thức về Đảng khóa II khai giảng tại Trường Đại học "
+        "Hùng Vương với 120 học viên.\n\nLớp học kéo dài 5 ngày."
+    )
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id="a", title="Khai giảng lớp bồi dưỡng", date=None,
+        origin="a.html", text=text, start=0, end=len(text), score=1.0,
+    )  # fmt: skip
+    query = analyse("Lớp bồi dưỡng nhận thức về Đảng của tỉnh Phú Thọ khai giảng ở đâu?")
+    terms = question_terms(query, lambda ts, exact: dict.fromkeys(ts, 1), 10)
+    for publisher, place in ((None, 0.0), ("Báo Phú Thọ điện tử", 1.0)):
+        views = {"a": build_view("a", "Khai giảng lớp bồi dưỡng", None, text, publisher)}
+        cands = candidates([evidence], lambda ev: views[ev.article_id])
+        rows = featurize(query, terms, cands)
+        assert {row[INDEX["place_article"]] for row in rows} == {place}
+        # The name is the article's context, not a sentence of it.
+        assert all("Phú Thọ" not in c.text for c in cands)
+        assert all(row[INDEX["entity_sentence"]] == 0.0 for row in rows)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bot.errors import EmptySourceError, IngestError, SourceTooLargeError, UnsupportedSourceError
 from ingest.chunking import chunk_article, chunk_spans, split_sentences
 from ingest.clean import clean_text
-from ingest.loaders import LoadLimits, decode, expand_source, load, load_bytes
+from ingest.loaders import LoadLimits, decode, expand_source, load, load_bytes, publisher_of
 from ingest.metadata import extract_metadata, parse_date
 from ingest.models import RawDocument
 from ingest.pipeline import article_id_for, prepare
@@ -72,6 +72,57 @@ def test_html_main_text_is_extracted_and_scripts_dropped() -> None:
     assert "95 đảng viên" in raw.text
     assert "alert" not in raw.text and "<" not in raw.text
     assert raw.title == "Mường Ảng kết nạp đảng viên"
+
+
+@pytest.mark.parametrize(
+    ("head", "title", "publisher"),
+    [
+        (
+            "<title>Khai giảng lớp | Báo Phú Thọ điện tử</title>",
+            "Khai giảng lớp",
+            "Báo Phú Thọ điện tử",
+        ),
+        ("<title>Kết nạp đảng viên - Báo Lai Châu</title>", "Kết nạp đảng viên", "Báo Lai Châu"),
+        # The extractor's headline came from <h1>: only a pipe marks the site's name.
+        (
+            "<title>Đảng ủy khối: Kết nạp | Báo Long An Online</title>",
+            "Lễ kết nạp",
+            "Báo Long An Online",
+        ),
+        ("<title>Đảng ủy khối - Kết nạp</title>", "Lễ kết nạp", None),
+        ("<title>Kết nạp đảng viên</title>", "Kết nạp đảng viên", None),
+        (
+            '<meta content="Báo Đồng Khởi" property="og:site_name"><title>A | B</title>',
+            "A",
+            "Báo Đồng Khởi",
+        ),
+        (
+            '<meta property="og:site_name" content="Tuổi Trẻ &amp; Đời sống">',
+            "A",
+            "Tuổi Trẻ & Đời sống",
+        ),
+    ],
+)
+def test_the_publisher_comes_from_the_site_name_or_the_page_titles_suffix(
+    head: str, title: str, publisher: str | None
+) -> None:
+    assert publisher_of(f"<html><head>{head}</head><body></body></html>", title) == publisher
+
+
+def test_an_html_articles_publisher_is_kept_with_it() -> None:
+    body = "".join(
+        f"<p>Đoạn {i}: lớp bồi dưỡng nhận thức về Đảng khóa II khai giảng tại Trường Đại học "
+        "Hùng Vương với 120 học viên.</p>"
+        for i in range(6)
+    )
+    html = (
+        "<html><head><title>Khai giảng lớp bồi dưỡng | Báo Phú Thọ điện tử</title></head><body>"
+        f"<article><h1>Khai giảng lớp bồi dưỡng</h1>{body}</article></body></html>"
+    ).encode()
+    article = prepare(load_bytes(html, filename="a.html", origin="a.html"))
+    assert article.title == "Khai giảng lớp bồi dưỡng"
+    assert article.extra["publisher"] == "Báo Phú Thọ điện tử"
+    assert "Báo Phú Thọ" not in article.text
 
 
 def test_html_without_article_text_is_empty() -> None:

@@ -91,7 +91,11 @@ def sentence_terms(text: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(with_bigrams(syllables)), frozenset(with_bigrams(folded))
 
 
-def build_view(article_id: str, title: str, date: str | None, text: str) -> ArticleView:
+def build_view(
+    article_id: str, title: str, date: str | None, text: str, publisher: str | None = None
+) -> ArticleView:
+    """An article as the ranker reads it. The publisher's name counts among the article's words
+    (not its sentences): "Báo Phú Thọ" places a report that never names its province."""
     spans = tuple(split_sentences(text))
     paragraph: list[int] = []
     number = 0
@@ -101,7 +105,7 @@ def build_view(article_id: str, title: str, date: str | None, text: str) -> Arti
         paragraph.append(number)
     lead = " ".join(text[s:e] for s, e in spans[:3])
     title_exact, title_folded = sentence_terms(f"{title} {lead}")
-    article_exact = WordText(" " + " ".join(keys(f"{title}\n{text}")) + " ")
+    article_exact = WordText(" " + " ".join(keys(f"{title}\n{publisher or ''}\n{text}")) + " ")
     article_folded = WordText(fold(article_exact.text))
     years = set(YEAR_RE.findall(title))
     if date:

@@ -129,7 +129,13 @@ class ExtractiveAnswerer:
         key = (article.article_id, article.content_hash)
         view = self._views.get(key)
         if view is None:
-            view = build_view(article.article_id, article.title, article.date, article.text)
+            view = build_view(
+                article.article_id,
+                article.title,
+                article.date,
+                article.text,
+                article.extra.get("publisher"),
+            )
             self._views[key] = view
             while len(self._views) > VIEW_CACHE:
                 self._views.popitem(last=False)
