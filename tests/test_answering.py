@@ -4,6 +4,7 @@ the real sample articles (real index, real bundled model, the shipped weights)."
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -12,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.answering.candidates import build_view, candidates, introduces_list, sentence_terms
+from bot.answering.candidates import (
+    ArticleView,
+    build_view,
+    candidates,
+    introduces_list,
+    sentence_terms,
+)
 from bot.answering.compose import pick_answer, pick_figures, shorten
 from bot.answering.extractive import ExtractiveAnswerer, Ranking, Scored
 from bot.answering.features import (
@@ -761,6 +768,10 @@ def test_the_direct_line_takes_the_figure_that_fits_the_question() -> None:
     assert quote1.endswith("[1]") and "23-3" in quote1 and _has(quote2, "120")
 
 
+def _view_of(view: ArticleView, _evidence: Evidence) -> ArticleView:
+    return view
+
+
 def test_a_publishers_name_places_a_report_that_never_names_its_province() -> None:
     text = (
         "Sáng 5/3, lớp bồi dưỡng nhận thức về Đảng khóa II khai giảng tại Trường Đại học "
@@ -772,9 +783,12 @@ def test_a_publishers_name_places_a_report_that_never_names_its_province() -> No
     )  # fmt: skip
     query = analyse("Lớp bồi dưỡng nhận thức về Đảng của tỉnh Phú Thọ khai giảng ở đâu?")
     terms = question_terms(query, lambda ts, exact: dict.fromkeys(ts, 1), 10)
+    views = {
+        publisher: build_view("a", "Khai giảng lớp bồi dưỡng", None, text, publisher)
+        for publisher in (None, "Báo Phú Thọ điện tử")
+    }
     for publisher, place in ((None, 0.0), ("Báo Phú Thọ điện tử", 1.0)):
-        views = {"a": build_view("a", "Khai giảng lớp bồi dưỡng", None, text, publisher)}
-        cands = candidates([evidence], lambda ev: views[ev.article_id])
+        cands = candidates([evidence], functools.partial(_view_of, views[publisher]))
         rows = featurize(query, terms, cands)
         assert {row[INDEX["place_article"]] for row in rows} == {place}
         # The name is the article's context, not a sentence of it.
