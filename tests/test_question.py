@@ -241,6 +241,14 @@ def test_numbers_the_question_states(question: str, stated: tuple[str, ...]) -> 
          ("tỷ lệ", "đảng viên mới", "nữ"), ("Muong Ang",)),
         ("When did the Hanoi Party Committee issue Project No. 20-ĐA/TU?",
          ("hà nội", "ban hành", "đề án"), ("20-ĐA/TU",)),
+        # Screening, reviews, comparisons, residential units: the words of party-building
+        # reports beyond admissions.
+        ("How many party members were screened out at the mid-term review in Nghe An?",
+         ("sàng lọc", "giữa nhiệm kỳ", "rà soát"), ("Nghe An",)),
+        ("How many residential groups in Dak Lak have a party cell, compared with 2020?",
+         ("tổ dân phố", "chi bộ", "so với"), ("Dak Lak", "2020")),
+        ("What lessons learned did the Organisation Department draw about village elders?",
+         ("bài học kinh nghiệm", "ban tổ chức", "già làng"), ()),
     ],
 )  # fmt: skip
 def test_english_questions_are_searched_with_vietnamese_terms(
