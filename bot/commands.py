@@ -55,8 +55,10 @@ def format_answer(answer: Answer) -> str:
         lines.append("")
         lines.append("Nguồn:" if answer.language == "vi" else "Sources:")
         for c in answer.citations:
+            publisher = f" — {safe_line(c.publisher)}" if c.publisher else ""
             date = f" — {safe_line(c.date)}" if c.date else ""
-            lines.append(f"[{c.n}] {safe_line(c.title)}{date} — {safe_line(c.origin)}")
+            where = safe_line(c.link or c.origin)
+            lines.append(f"[{c.n}] {safe_line(c.title)}{publisher}{date} — {where}")
     return "\n".join(lines)
 
 

@@ -351,6 +351,9 @@ class Ingester:
         another (recorded as an alias, not indexed twice)."""
         existing = self.store.by_origin(article.origin)
         if existing is not None and existing.content_hash == article.content_hash:
+            merged = {**existing.extra, **article.extra}
+            if merged != existing.extra:
+                self.store.update_extra(existing.article_id, merged)
             return _with_warnings(
                 IngestResult(
                     article.origin,

@@ -35,6 +35,7 @@ class Citation:
     start: int
     end: int
     link: str | None = None  # the article's web address (its URL origin, or a scraped URL: line)
+    publisher: str | None = None  # the site that published it ("Báo Phú Thọ điện tử"), when known
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,7 +61,7 @@ class Answer:
             "citations": [
                 {
                     k: c.to_json()[k]
-                    for k in ("n", "article_id", "title", "date", "origin", "link", "quote")
+                    for k in ("n", "article_id", "title", "date", "origin", "link", "publisher", "quote")
                 }
                 for c in self.citations
             ],
@@ -134,6 +135,7 @@ class Evidence:
     lexical: float = 0.0  # normalised BM25 (0 when the lexical side did not return it)
     similarity: float = 0.0  # raw cosine similarity (0 when the dense side did not)
     link: str | None = None  # the article's web address, when known
+    publisher: str | None = None
 
     def citation(self, n: int, start: int, end: int) -> Citation:
         """Citation ``[n]`` of ``article.text[start:end]`` (offsets in the article), which lies
@@ -148,4 +150,5 @@ class Evidence:
             start=start,
             end=end,
             link=self.link,
+            publisher=self.publisher,
         )

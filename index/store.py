@@ -209,6 +209,16 @@ class ArticleStore:
         self.bump_generation(conn)
         return stored
 
+    def update_extra(self, article_id: str, extra: dict[str, str]) -> None:
+        """Metadata read anew from an unchanged text (a page's publisher, which older versions
+        did not keep): no passage changes, so nothing is embedded again."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE articles SET extra = ? WHERE article_id = ?",
+                (json.dumps(extra, ensure_ascii=False), article_id),
+            )
+            self.bump_generation(conn)
+
     # --- aliases and near-duplicates ------------------------------------------------------
     def add_alias(self, origin: str, article_id: str) -> None:
         self.conn.execute(

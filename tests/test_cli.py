@@ -50,7 +50,8 @@ def test_ask_json_has_the_contract_shape(data: Path) -> None:
     assert has_number(answer["answer"], "470")
     citation = answer["citations"][0]
     # The contract's keys, plus the article's web address when it has one.
-    assert set(citation) == {"n", "article_id", "title", "date", "origin", "link", "quote"}
+    keys = {"n", "article_id", "title", "date", "origin", "link", "publisher", "quote"}
+    assert set(citation) == keys
     assert citation["n"] == 1
     assert citation["origin"].endswith("000_f0ce5db119e1970c.txt")
     assert has_number(citation["quote"], "470")
@@ -138,3 +139,19 @@ def test_check_and_backup(data: Path, tmp_path: Path) -> None:
     run("backup", str(tmp_path / "copy"), data=data)
     restored = json.loads(run("check", "--json", data=tmp_path / "copy").stdout)
     assert restored["counts"] == report["counts"]
+
+
+def test_plain_text_sources_give_the_web_address_and_publisher_when_known() -> None:
+    from bot.commands import format_answer
+    from bot.types import Answer, Citation
+
+    scraped = Citation(
+        1, "a1", "Khai giảng lớp", "2025-03-05", "/data/nb_11.html", "q", 0, 1,
+        link="https://baophutho.vn/khai-giang.html", publisher="Báo Phú Thọ điện tử",
+    )  # fmt: skip
+    local = Citation(2, "a2", "Tuần Giáo", None, "/data/000.txt", "q", 0, 1)
+    text = format_answer(Answer("q", "… [1] [2]", False, [scraped, local]))
+    assert text.splitlines()[-2:] == [
+        "[1] Khai giảng lớp — Báo Phú Thọ điện tử — 2025-03-05 — https://baophutho.vn/khai-giang.html",
+        "[2] Tuần Giáo — /data/000.txt",
+    ]

@@ -379,3 +379,24 @@ def test_an_unexpected_error_in_one_source_fails_that_source_only(
         assert [Path(r.origin).name for r in failed] == ["a.txt"]
         assert "KeyError" in (failed[0].reason or "")
         assert report.count("added") == 1
+
+
+def test_an_unchanged_page_gains_metadata_a_newer_loader_reads(bot: Tinbot, tmp_path: Path) -> None:
+    paragraphs = "".join(f"<p>{line}</p>" for line in STORY.splitlines()[2:] if line)
+    page = tmp_path / "story.html"
+    page.write_text(
+        "<html><head><title>Mường Ảng kết nạp đảng viên | Báo Điện Biên Phủ</title></head>"
+        f"<body><article><h1>Mường Ảng kết nạp đảng viên</h1>{paragraphs}</article></body></html>",
+        encoding="utf-8",
+    )
+    bot.ingest([str(page)])
+    article = bot.store.by_origin(str(page.resolve()))
+    assert article is not None and article.extra["publisher"] == "Báo Điện Biên Phủ"
+    # An index written before the publisher was kept: the same text arrives again.
+    bot.store.update_extra(article.article_id, {"content_type": "text/html"})
+    before = counts(bot)
+    [result] = bot.ingest([str(page)]).results
+    assert result.status == "unchanged"
+    again = bot.store.get(article.article_id)
+    assert again is not None and again.extra["publisher"] == "Báo Điện Biên Phủ"
+    assert counts(bot) == before

@@ -4,6 +4,7 @@ with the stand-in's parser, which refuses what Telegram refuses."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -67,6 +68,20 @@ def test_answer_renders_markers_and_compact_source_list() -> None:
     # A file origin is not a link; the path says nothing to a phone user.
     assert lines[-1] == "[2] Tuần Giáo <b>chú trọng</b> & phát triển — 13/04/2018"
     assert 'href="https://baodienbien.vn/bai-viet?id=1&amp;x=&lt;2&gt;"' in html_text
+
+
+def test_a_scraped_files_link_and_publisher_are_shown_with_its_source() -> None:
+    scraped = replace(
+        citation(1, "news/nb_11.html"),
+        link="https://baophutho.vn/khai-giang-lop.html",
+        publisher="Báo Phú Thọ <điện tử>",
+    )
+    html_text = render_answer(answer(scraped))
+    assert visible(html_text).split("\n")[-1] == (
+        "[1] Tuần Giáo <b>chú trọng</b> & phát triển — Báo Phú Thọ <điện tử> — 13/04/2018 — "
+        "baophutho.vn"
+    )
+    assert 'href="https://baophutho.vn/khai-giang-lop.html"' in html_text
 
 
 def test_follow_up_shows_the_question_answered() -> None:

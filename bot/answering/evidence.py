@@ -55,6 +55,7 @@ def evidence_of(
         lexical=lexical,
         similarity=similarity,
         link=article.extra.get("url"),
+        publisher=article.extra.get("publisher"),
     )
 
 

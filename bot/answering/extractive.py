@@ -118,7 +118,7 @@ class ExtractiveAnswerer:
         self.store = store
         self.facts = facts
         self.ranker = ranker or load_ranker()
-        self._views: OrderedDict[tuple[str, str], ArticleView] = OrderedDict()
+        self._views: OrderedDict[tuple[str, str, str | None], ArticleView] = OrderedDict()
 
     # --- inputs ------------------------------------------------------------------------------
     def view_of(self, ev: Evidence) -> ArticleView:
@@ -126,7 +126,7 @@ class ExtractiveAnswerer:
         if article is None or article.text[ev.start : ev.end] != ev.text:
             # No store (tests, a generator's own evidence): the passage stands for its article.
             return build_view(ev.article_id, ev.title, ev.date, " " * ev.start + ev.text)
-        key = (article.article_id, article.content_hash)
+        key = (article.article_id, article.content_hash, article.extra.get("publisher"))
         view = self._views.get(key)
         if view is None:
             view = build_view(

@@ -87,6 +87,7 @@ class _Composer:
                     fact.start,
                     fact.end,
                     article.extra.get("url") if article else None,
+                    article.extra.get("publisher") if article else None,
                 )
             )
         return self._numbers[key]

@@ -169,6 +169,8 @@ class Answering:
                 start=c.start,
                 end=c.end,
                 score=1.0,
+                link=c.link,
+                publisher=c.publisher,
             )
             for c in from_facts.citations
         ]

@@ -62,9 +62,13 @@ def _link(origin: str) -> str | None:
     return f'<a href="{esc_attr(origin)}">{esc(host)}</a>'
 
 
-def source_line(n: int, title: str, date: str | None, origin: str) -> str:
-    """``[n] title — date — link``, the link only when the origin is a URL."""
+def source_line(
+    n: int, title: str, date: str | None, origin: str, publisher: str | None = None
+) -> str:
+    """``[n] title — publisher — date — link``, the link only when the origin is a URL."""
     parts = [f"[{n}] {esc(title)}"]
+    if publisher:
+        parts.append(f"<i>{esc(publisher)}</i>")
     shown = format_date(date)
     if shown:
         parts.append(esc(shown))
@@ -84,7 +88,10 @@ def render_answer(answer: Answer, *, understood_as: str | None = None) -> str:
     lines.append(esc(answer.text))
     if answer.citations:
         lines += ["", "<b>Nguồn:</b>" if vi else "<b>Sources:</b>"]
-        lines += [source_line(c.n, c.title, c.date, c.origin) for c in answer.citations]
+        lines += [
+            source_line(c.n, c.title, c.date, c.link or c.origin, c.publisher)
+            for c in answer.citations
+        ]
     return "\n".join(lines)
 
 
