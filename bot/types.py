@@ -41,6 +41,10 @@ class Citation:
         return asdict(self)
 
 
+# The keys of each citation in ``tinbot ask --json``: a contract other tools read.
+CITATION_KEYS = ("n", "article_id", "title", "date", "origin", "link", "publisher", "quote")
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
@@ -58,13 +62,7 @@ class Answer:
         return {
             "answer": self.text,
             "refused": self.refused,
-            "citations": [
-                {
-                    k: c.to_json()[k]
-                    for k in ("n", "article_id", "title", "date", "origin", "link", "publisher", "quote")
-                }
-                for c in self.citations
-            ],
+            "citations": [{k: c.to_json()[k] for k in CITATION_KEYS} for c in self.citations],
         }
 
 
