@@ -13,6 +13,8 @@ class ArticleInfo:
     origin: str
     chunks: int
     ingested_at: str  # ISO timestamp, UTC
+    link: str | None = None  # its web address (a URL origin, or a scraped URL: line)
+    publisher: str | None = None  # the site that published it, read from an HTML page
 
 
 @dataclass(frozen=True)

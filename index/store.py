@@ -343,6 +343,8 @@ class ArticleStore:
     def articles(self) -> list[ArticleInfo]:
         rows = self.conn.execute(
             "SELECT a.article_id, a.title, a.date, a.origin, a.ingested_at, "
+            "json_extract(a.extra, '$.url') AS link, "
+            "json_extract(a.extra, '$.publisher') AS publisher, "
             "(SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.article_id) AS n "
             "FROM articles a ORDER BY a.date IS NULL, a.date DESC, a.title"
         ).fetchall()
@@ -354,6 +356,8 @@ class ArticleStore:
                 origin=r["origin"],
                 chunks=r["n"],
                 ingested_at=r["ingested_at"],
+                link=r["link"],
+                publisher=r["publisher"],
             )
             for r in rows
         ]

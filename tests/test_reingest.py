@@ -392,6 +392,8 @@ def test_an_unchanged_page_gains_metadata_a_newer_loader_reads(bot: Tinbot, tmp_
     bot.ingest([str(page)])
     article = bot.store.by_origin(str(page.resolve()))
     assert article is not None and article.extra["publisher"] == "Báo Điện Biên Phủ"
+    [listed] = bot.articles()
+    assert (listed.publisher, listed.link) == ("Báo Điện Biên Phủ", None)
     # An index written before the publisher was kept: the same text arrives again.
     bot.store.update_extra(article.article_id, {"content_type": "text/html"})
     before = counts(bot)

@@ -84,6 +84,17 @@ def test_a_scraped_files_link_and_publisher_are_shown_with_its_source() -> None:
     assert 'href="https://baophutho.vn/khai-giang-lop.html"' in html_text
 
 
+def test_the_sources_page_gives_a_scraped_articles_link_and_publisher() -> None:
+    scraped = ArticleInfo(
+        "a1", "Khai giảng lớp", "2025-03-05", "news/nb_11.txt", 3, "t",
+        link="https://baophutho.vn/khai-giang.html", publisher="Báo Phú Thọ điện tử",
+    )  # fmt: skip
+    html_text = render_sources_page([scraped], 0)
+    assert visible(html_text).split("\n")[-1] == (
+        "[1] Khai giảng lớp — Báo Phú Thọ điện tử — 05/03/2025 — baophutho.vn"
+    )
+
+
 def test_follow_up_shows_the_question_answered() -> None:
     html_text = render_answer(answer(), understood_as="Lạng Sơn <kết nạp> bao nhiêu?")
     assert visible(html_text).startswith("Hiểu câu hỏi là: Lạng Sơn <kết nạp> bao nhiêu?\n\n")

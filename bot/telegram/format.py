@@ -162,7 +162,11 @@ def render_sources_page(
     lines = [f"<b>Bài viết đã nạp</b> ({len(articles)}) — trang {page + 1}/{count}", ""]
     first = page * per_page
     for i, article in enumerate(articles[first : first + per_page], start=first + 1):
-        lines.append(source_line(i, article.title, article.date, article.origin))
+        lines.append(
+            source_line(
+                i, article.title, article.date, article.link or article.origin, article.publisher
+            )
+        )
     return "\n".join(lines)
 
 
