@@ -246,9 +246,11 @@ def load_html(html: str, origin: str) -> RawDocument:
 
 
 MAX_HEAD_CHARS = 200_000  # where a page's <title> and <meta> tags are looked for
-_SITE_NAME_RE = re.compile(r"<meta\s[^>]*og:site_name[^>]*>", re.IGNORECASE)
+# Tags are matched within a bounded length that stops at the next "<": a page of 30,000 "<meta "
+# without a ">" took seconds with open-ended patterns (each start scanned to the end).
+_SITE_NAME_RE = re.compile(r"<meta\s[^<>]{0,300}?og:site_name[^<>]{0,300}>", re.IGNORECASE)
 _CONTENT_RE = re.compile(r"\bcontent\s*=\s*[\"']([^\"'<>]{2,120})[\"']", re.IGNORECASE)
-_TITLE_RE = re.compile(r"<title[^>]*>([^<]{1,500})</title>", re.IGNORECASE)
+_TITLE_RE = re.compile(r"<title[^<>]{0,200}>([^<]{1,500})</title>", re.IGNORECASE)
 _SUFFIX_RE = re.compile(r"^\s*(?:\||-|–|—|::|»)\s*(.{2,120}?)\s*$")
 
 

@@ -112,6 +112,14 @@ def test_the_publisher_comes_from_the_site_name_or_the_page_titles_suffix(
     assert publisher_of(f"<html><head>{head}</head><body></body></html>", title) == publisher
 
 
+@pytest.mark.parametrize("tag", ["<meta ", "<title", "<meta og:site_name content='"])
+def test_a_hostile_head_has_no_publisher(tag: str) -> None:
+    assert publisher_of(tag * 40_000, "T") is None
+    # Junk before a real head still leaves its site name readable.
+    page = tag * 1_000 + '<meta property="og:site_name" content="Báo Lai Châu">'
+    assert publisher_of(page, "T") == "Báo Lai Châu"
+
+
 def test_an_html_articles_publisher_is_kept_with_it() -> None:
     body = _paragraphs(
         "Lớp bồi dưỡng nhận thức về Đảng khóa II khai giảng tại Trường Đại học Hùng Vương."
