@@ -206,9 +206,9 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         date = safe_line(a.date or "----------")
         print(f"{a.article_id}  {date}  {safe_line(a.title)}  ({a.chunks} passages)")
         print(f"{'':18}{safe_line(a.origin)}")
-        if a.publisher or (a.link and a.link != a.origin):
-            where = " — ".join(safe_line(x) for x in (a.publisher, a.link) if x and x != a.origin)
-            print(f"{'':18}{where}")
+        known = [safe_line(x) for x in (a.publisher, a.link) if x and x != a.origin]
+        if known:
+            print(f"{'':18}{' — '.join(known)}")
     return 0
 
 

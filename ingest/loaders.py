@@ -254,6 +254,11 @@ _TITLE_RE = re.compile(r"<title[^<>]{0,200}>([^<]{1,500})</title>", re.IGNORECAS
 _SUFFIX_RE = re.compile(r"^\s*(?:\||-|–|—|::|»)\s*(.{2,120}?)\s*$")
 
 
+def _squeezed(markup_text: str) -> str:
+    """Entities decoded, runs of whitespace made one space."""
+    return " ".join(unescape(markup_text).split())
+
+
 def publisher_of(html: str, title: str | None) -> str | None:
     """The site's name: ``og:site_name``, else what ``<title>`` adds after the article's title
     ("… | Báo Phú Thọ điện tử"); the extractor drops that suffix from the title it returns. Only
@@ -262,16 +267,16 @@ def publisher_of(html: str, title: str | None) -> str | None:
     site = _SITE_NAME_RE.search(head)
     content = _CONTENT_RE.search(site.group()) if site else None
     if content:
-        return " ".join(unescape(content.group(1)).split()) or None
+        return _squeezed(content.group(1)) or None
     whole = _TITLE_RE.search(head)
     if not whole or not title:
         return None
-    page_title = " ".join(unescape(whole.group(1)).split())
+    page_title = _squeezed(whole.group(1))
     if not page_title.startswith(title):
         # The extractor took the headline from the page's <h1>: a pipe still ends the
         # <title> with the site's name, which a headline hardly ever holds.
-        last = page_title.rsplit(" | ", 1)
-        return last[1].strip() or None if len(last) == 2 else None
+        _, pipe, site_name = page_title.rpartition(" | ")
+        return (site_name.strip() or None) if pipe else None
     suffix = _SUFFIX_RE.match(page_title[len(title) :])
     return suffix.group(1) if suffix else None
 

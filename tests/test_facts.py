@@ -30,16 +30,26 @@ KON_TUM = "002_9d856003cf5341a9.txt"
 NUI_THANH = "003_b59c7ee6d4b859d5.txt"
 LAI_CHAU = "004_ae9b805c924deab1.txt"
 
-# Written for these tests in the style of the samples, with one share that contradicts its parts.
-MUONG_CHA = Article(
-    article_id="muong-cha",
-    origin="muong-cha.txt",
-    title="Huyện Mường Chà: Nâng cao chất lượng phát triển đảng viên",
-    date="2022-08-01",
-    author=None,
-    text="""Huyện Mường Chà: Nâng cao chất lượng phát triển đảng viên
 
-Năm 2021, Đảng bộ huyện Mường Chà kết nạp 112 đảng viên mới, đạt 124% chỉ tiêu.
+def _written(slug: str, title: str, date: str, body: str) -> Article:
+    """An article written for these tests: its text opens with its title, as scraped ones do."""
+    return Article(
+        article_id=slug,
+        origin=f"{slug}.txt",
+        title=title,
+        date=date,
+        author=None,
+        text=f"{title}\n\n{body}",
+        content_hash=slug,
+    )
+
+
+# Written for these tests in the style of the samples, with one share that contradicts its parts.
+MUONG_CHA = _written(
+    "muong-cha",
+    "Huyện Mường Chà: Nâng cao chất lượng phát triển đảng viên",
+    "2022-08-01",
+    """Năm 2021, Đảng bộ huyện Mường Chà kết nạp 112 đảng viên mới, đạt 124% chỉ tiêu.
 
 Trong đó có 48 đảng viên nữ, chiếm 42,9%; 95 đảng viên là người dân tộc thiểu số (chiếm 8,5%).
 
@@ -48,7 +58,6 @@ Tính đến ngày 30/6/2022, toàn huyện có 2.416 đảng viên sinh hoạt 
 Năm 2022, Huyện ủy phấn đấu kết nạp 100 đảng viên mới trở lên. Hằng năm, Huyện ủy mở 4 lớp \
 bồi dưỡng nhận thức về Đảng.
 """,
-    content_hash="muong-cha",
 )
 
 
@@ -183,22 +192,17 @@ def test_an_article_not_used_for_tuning() -> None:
     assert facts[-1].per_year and facts[-1].period == "hằng năm"
 
 
-PROVINCE_REPORT = Article(
-    article_id="hoa-son",
-    origin="hoa-son.txt",
-    title="Toàn tỉnh kết nạp 288 đảng viên trong 6 tháng",
-    date="2022-07-05",
-    author=None,
-    text="""Toàn tỉnh kết nạp 288 đảng viên trong 6 tháng
-
-Theo Ban Tổ chức Tỉnh ủy, tính đến ngày 30-6, các đảng bộ trực thuộc Tỉnh ủy đã kết nạp được 288 \
-đảng viên (ĐV) mới.
+PROVINCE_REPORT = _written(
+    "hoa-son",
+    "Toàn tỉnh kết nạp 288 đảng viên trong 6 tháng",
+    "2022-07-05",
+    """Theo Ban Tổ chức Tỉnh ủy, tính đến ngày 30-6, các đảng bộ trực thuộc Tỉnh ủy đã kết nạp \
+được 288 đảng viên (ĐV) mới.
 
 Đứng đầu là Đảng bộ Công an tỉnh với 21 ĐV mới. Xếp sau là Đảng bộ huyện Phước An với 52 ĐV mới.
 
 Đảng bộ huyện Sơn Khê mới kết nạp 13 ĐV mới. Tổng số đảng viên của Đảng bộ tỉnh Hòa Sơn là 20.952.
 """,
-    content_hash="hoa-son",
 )
 
 

@@ -126,15 +126,12 @@ class ExtractiveAnswerer:
         if article is None or article.text[ev.start : ev.end] != ev.text:
             # No store (tests, a generator's own evidence): the passage stands for its article.
             return build_view(ev.article_id, ev.title, ev.date, " " * ev.start + ev.text)
-        key = (article.article_id, article.content_hash, article.extra.get("publisher"))
+        publisher = article.extra.get("publisher")
+        key = (article.article_id, article.content_hash, publisher)
         view = self._views.get(key)
         if view is None:
             view = build_view(
-                article.article_id,
-                article.title,
-                article.date,
-                article.text,
-                article.extra.get("publisher"),
+                article.article_id, article.title, article.date, article.text, publisher
             )
             self._views[key] = view
             while len(self._views) > VIEW_CACHE:
