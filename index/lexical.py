@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from index.migrations import migrate
 from index.store import StoredChunk
-from ingest.vietnamese import fold, is_accented, keys, with_bigrams
+from ingest.lexicon import QUESTION_WORDS
+from ingest.vietnamese import WORD_RE, accent_variants, fold, is_accented, keys, with_bigrams
 
 # Question words and function words that say nothing about which passage answers
 # (compared in folded form, so they also catch unaccented questions).
@@ -50,6 +51,12 @@ _K1, _B = 1.2, 0.75  # FTS5's bm25() constants
 # articles_mentioning: one article's row-id range costs about as much as this many postings.
 _POSTINGS_PER_RANGE = 30
 _COLUMNS = ("exact", "folded", "title_exact", "title_folded")  # in the FTS table's order
+# Restoring a question's diacritics: the spellings of a syllable kept per word (the most
+# frequent in the corpus), and the share of its words the corpus must know for the question to
+# be read as Vietnamese at all ("how many members" is left alone).
+RESTORE_FORMS = 6
+RESTORE_MIN_KNOWN = 0.75
+PAIR_WEIGHT = 3.0  # a pair the passages hold against one word's frequency
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,18 @@ def _quoted(term: str) -> str:
 
 def _or(terms: Sequence[str]) -> str:
     return " OR ".join(_quoted(t) for t in terms)
+
+
+def _question_words(typed: list[str]) -> dict[int, str]:
+    """Positions of the question words among ``typed`` syllables, with their spelling."""
+    fixed: dict[int, str] = {}
+    for phrase, written in sorted(QUESTION_WORDS.items(), key=lambda kv: -len(kv[0].split())):
+        parts, spelled = phrase.split(), written.split()
+        for i in range(len(typed) - len(parts) + 1):
+            span = range(i, i + len(parts))
+            if typed[i : i + len(parts)] == parts and not any(j in fixed for j in span):
+                fixed.update(zip(span, spelled, strict=True))
+    return fixed
 
 
 class LexicalIndex:
@@ -197,6 +216,69 @@ class LexicalIndex:
                 )
             )
         return {term: max(found.get(term, 0), 0) for term in wanted}
+
+    def restore_diacritics(self, text: str) -> str | None:
+        """``text`` (typed without diacritics) as most likely meant, read with the corpus's own
+        spellings: each word's spellings that the passages hold, chosen so that neighbouring
+        words make the pairs the passages hold most often ("xuan truong" → "xuân trường", not
+        "xuân trương"). None when the text has diacritics, is not Vietnamese, or stays as is.
+        """
+        if is_accented(text):
+            return None
+        found = list(WORD_RE.finditer(text))
+        typed = [m.group().lower() for m in found]
+        variants = {t: accent_variants(t) for t in typed}
+        fixed = _question_words(typed)
+        freqs = self.doc_freqs({v for vs in variants.values() for v in vs}, "exact")
+        forms: list[list[str]] = []
+        known = letters = 0
+        for i, word in enumerate(typed):
+            held = sorted((v for v in variants[word] if freqs.get(v)), key=lambda v: -freqs[v])
+            if word.isalpha():
+                letters += 1
+                known += bool(held) or i in fixed
+            forms.append([fixed[i]] if i in fixed else held[:RESTORE_FORMS] or [word])
+        if not letters or known < RESTORE_MIN_KNOWN * letters:
+            return None
+        pair_freqs = self.doc_freqs(
+            {f"{a}_{b}" for left, right in itertools.pairwise(forms) for a in left for b in right},
+            "exact",
+        )
+        # Best path through the spellings: a word's own frequency counts a little, the pairs
+        # it makes with its neighbours most.
+        passages = max(1, self.count())
+
+        def joined(a: str, b: str) -> float:
+            # How often the pair is written, and how much more often than chance: "đức trọng"
+            # beats "đức trong", whose "trong" is common anywhere.
+            n = pair_freqs.get(f"{a}_{b}", 0)
+            if not n:
+                return 0.0
+            chance = max(1, freqs.get(a, 1)) * max(1, freqs.get(b, 1)) / passages
+            return math.log1p(n) + max(0.0, math.log(n / chance))
+
+        best = {f: math.log1p(freqs.get(f, 0)) for f in forms[0]}
+        back: list[dict[str, str]] = []
+        for right in forms[1:]:
+            step: dict[str, float] = {}
+            came: dict[str, str] = {}
+            for b in right:
+                a = max(best, key=lambda a: best[a] + PAIR_WEIGHT * joined(a, b))
+                step[b] = best[a] + PAIR_WEIGHT * joined(a, b) + math.log1p(freqs.get(b, 0))
+                came[b] = a
+            best, back = step, [*back, came]
+        chosen = [max(best, key=lambda f: best[f])]
+        for came in reversed(back):
+            chosen.append(came[chosen[-1]])
+        chosen.reverse()
+        pieces: list[str] = []
+        at = 0
+        for match, form in zip(found, chosen, strict=True):
+            written = form.capitalize() if match.group()[:1].isupper() else form
+            pieces += [text[at : match.start()], written]
+            at = match.end()
+        restored = "".join(pieces) + text[at:]
+        return restored if restored != text else None
 
     def _prune(self, terms: list[str], column: str) -> list[str]:
         """On a large index, keep the rarest terms up to a budget of postings.

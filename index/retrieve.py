@@ -116,7 +116,10 @@ class HybridRetriever:
             # The query embedding (C code) and Chroma's search release the GIL, as does
             # SQLite: the dense side runs beside the lexical one instead of after it.
             depth = max(n, EXACT_DENSE_BELOW) if self.lexical.count() <= EXACT_DENSE_BELOW else n
-            dense = _DENSE_POOL.submit(self._dense, query, n, allowed, depth)
+            # e5 reads "huyện xuân trường kết nạp" far better than "huyen xuan truong ket nap":
+            # a question typed without diacritics is embedded with the corpus's spellings.
+            meant = self.lexical.restore_diacritics(query) or query
+            dense = _DENSE_POOL.submit(self._dense, meant, n, allowed, depth)
         lexical: dict[str, float] = {}
         if self.mode != "dense":
             lexical = {h.chunk_id: h.score for h in self.lexical.search(query, n, allowed)}

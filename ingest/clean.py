@@ -33,6 +33,18 @@ TAIL_MARKERS = frozenset(
         "Tin xem nhiều",
     )
 )
+# The share and print buttons a page repeats above or below the article ("Chia sẻ Facebook |
+# In bài"): a line made only of these is page furniture wherever it stands.
+SHARE_WORDS = frozenset(
+    fold(w)
+    for w in (
+        "Chia sẻ", "Facebook", "Zalo", "Twitter", "Email", "In bài", "In", "Bản in", "Gửi bài",
+        "Lưu", "Lưu bài", "Copy link", "Sao chép liên kết", "Thích", "Like", "Share", "Tweet",
+        "Print", "Gửi email",
+    )
+)  # fmt: skip
+_SHARE_RE = re.compile(rf"\b(?:{'|'.join(sorted(SHARE_WORDS, key=len, reverse=True))})\b")
+SHARE_LINE_MAX_CHARS = 80
 # A tail marker only counts once this much article text came before it, so a heading that
 # happens to read "Phản hồi" at the top of a page does not swallow the article.
 MIN_TEXT_BEFORE_TAIL = 200
@@ -68,11 +80,18 @@ _MD_HEADING_RE = re.compile(r"^#{1,6}\s+")
 _MD_BOLD_RE = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _MD_ITALIC_LINE_RE = re.compile(r"^([*_])(?=\S)(.+)(?<=\S)\1$")
 _SENTENCE_END = (".", "!", "?", "…", ":", ";", '"', "”", "’", ")")
+_TABLE_ROW_RE = re.compile(r"^\|(.*\|.*)\|$")
 
 
 def _is_tail_marker(line: str) -> bool:
     bare = _MARKER_COUNT_RE.sub("", line).strip(" :.-–—").strip()
     return fold(bare) in TAIL_MARKERS
+
+
+def _is_share_line(line: str) -> bool:
+    if len(line) > SHARE_LINE_MAX_CHARS:
+        return False
+    return not re.search(r"\w", _SHARE_RE.sub(" ", fold(line)))
 
 
 def _is_headline(line: str) -> bool:
@@ -92,13 +111,56 @@ def clean_lines(text: str) -> list[str]:
             continue
         if _is_tail_marker(line) and seen_chars >= MIN_TEXT_BEFORE_TAIL:
             break
-        if _NOISE_LINE_RE.match(line):
+        if _NOISE_LINE_RE.match(line) or _is_share_line(line):
             continue
         lines.append(line)
         seen_chars += len(line)
     while lines and lines[-1] == "":
         lines.pop()
-    return _drop_trailing_headlines(lines)
+    return _drop_trailing_headlines(_tables_as_sentences(lines))
+
+
+def _cells(line: str) -> list[str] | None:
+    """The cells of a table row written "| a | b |" (HTML tables are extracted so, Markdown
+    writes them so); None for any other line."""
+    match = _TABLE_ROW_RE.match(line)
+    return [c.strip() for c in match[1].split("|")] if match else None
+
+
+def _tables_as_sentences(lines: list[str]) -> list[str]:
+    """Each row of a table as one sentence that names its columns: "| 2022 | 347 |" under
+    "| Năm | Số đảng viên kết nạp |" says nothing alone, "Năm 2022 — Số đảng viên kết nạp: 347."
+    can be found, ranked, quoted and read for its figure like any sentence."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        header = _cells(lines[i])
+        j = i + 1
+        while j < len(lines) and _cells(lines[j]) is not None:
+            j += 1
+        rows = [c for line in lines[i + 1 : j] if (c := _cells(line)) and not _is_rule(c)]
+        if header is None or not rows:
+            out.append(lines[i])
+            i += 1
+            continue
+        names = [h.rstrip(" :") for h in header]
+        for cells in rows:
+            first = cells[0]
+            # "Năm" + "2022", "Xã" + "Sơn Vĩ"; a longer heading ("Chỉ tiêu") only labels.
+            lead = (
+                f"{names[0]} {first}"
+                if names[0] and (first[:1].isdigit() or len(names[0].split()) == 1)
+                else first
+            )
+            pairs = zip(names[1:], cells[1:], strict=False)  # a short row leaves columns empty
+            parts = [f"{n}: {c}" if n else c for n, c in pairs if c]
+            out.append(f"{lead} — {'; '.join(parts)}." if parts else f"{lead}.")
+        i = j
+    return out
+
+
+def _is_rule(cells: list[str]) -> bool:
+    return all(set(c) <= set("-: ") for c in cells)
 
 
 def _unmark(line: str) -> str:

@@ -116,6 +116,14 @@ SPELLED_OUT_RE = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, SPELLED_OUT))}
 
 # Answer types a question can ask for, each with the folded cues that mark it. Checked in this
 # order; a question may ask for several ("bao nhiêu … đạt bao nhiêu %").
+# How the question words are written, for a question typed without diacritics: articles state
+# answers, so the corpus rarely holds "bao nhiêu" or "thế nào" and cannot tell their spelling.
+QUESTION_WORDS: dict[str, str] = {
+    "bao nhieu": "bao nhiêu", "may": "mấy", "phan tram": "phần trăm", "the nao": "thế nào",
+    "ra sao": "ra sao", "la gi": "là gì", "lam gi": "làm gì", "nhung gi": "những gì",
+    "nao": "nào", "o dau": "ở đâu", "bao gio": "bao giờ", "khi nao": "khi nào",
+    "tai sao": "tại sao", "vi sao": "vì sao", "khong": "không",
+}  # fmt: skip
 ANSWER_TYPE_CUES: dict[str, tuple[str, ...]] = {
     "share": (
         "ty le",

@@ -57,6 +57,15 @@ _HEADER_LINE_RE = re.compile(r"^\s*(?P<key>[^\W\d_][\w ]{0,15}?)\s*:\s*(?P<value
 _STRAY_DATE_RE = re.compile(rf"^\s*date\s*:?\s*(?:{_DMY}|{_YMD})\s*(?P<rest>.*)$", re.IGNORECASE)
 _AUTHOR_PREFIX_RE = re.compile(r"^(?:theo|nguồn|tác giả|bài(?: và ảnh)?|ảnh)\s*[:\-]?\s*", re.I)
 _SENTENCE_END = (".", "!", "?", "…", ";", '"', "”")
+# "Trang chủ > Xây dựng Đảng", "Quân đội nhân dân Online > Xây dựng Quân đội": where a page
+# sits, not what it says.
+_BREADCRUMB_RE = re.compile(r"\s[>»›]\s")
+_LETTERS_RE = re.compile(r"[^\W\d_]+")
+# A headline has a few words; "07:15:00" or "Video" left above it is not one.
+_TITLE_MIN_WORDS = 2
+# The headline is compared with the lead, which restates it; a photo caption or the author's
+# office may share as many words with the article as a whole.
+LEAD_CHARS = 600
 
 
 @dataclass(frozen=True)
@@ -70,11 +79,13 @@ class Header:
 
 
 def is_dateline(line: str) -> bool:
-    """A short line holding a full date and nothing else but times, weekdays and labels."""
+    """A short line holding a full date and nothing else but times, weekdays and labels, or
+    beside them, after a "|", the section's name ("29/12/2023 | 16:05 GMT+7 | Chính trị")."""
     if len(line) > DATELINE_MAX_CHARS or not _ANY_DATE_RE.search(line):
         return False
-    rest = _DATELINE_PARTS_RE.sub(" ", _ANY_DATE_RE.sub(" ", line))
-    return not re.search(r"[^\W_]", rest)
+    parts = [_DATELINE_PARTS_RE.sub(" ", _ANY_DATE_RE.sub(" ", p)) for p in line.split("|")]
+    words = [p for p in parts if re.search(r"[^\W_]", p)]
+    return not words or (len(parts) > 1 and len(words) == 1 and len(words[0].split()) <= 3)
 
 
 def _header_value(fields: dict[str, str], key: str, value: str) -> bool:
@@ -124,6 +135,8 @@ def split_header(text: str) -> tuple[Header, str]:
         stray = _STRAY_DATE_RE.match(line)
         if stray and _header_value(fields, "date", line):
             rest = stray["rest"].strip()
+            if not _LETTERS_RE.search(rest):
+                rest = ""  # the time of day the date field also gave ("07:15:00")
             lines[i] = rest
             if not rest:
                 i += 1
@@ -193,23 +206,38 @@ def extract_metadata(text: str, *, title: str | None = None, when: str | None = 
         found_date = parse_date(header[date_index])
 
     if not title:
-        title = _guess_title(header, date_index) or _fallback_title(lines)
+        title = _guess_title(lines) or _fallback_title(lines)
     return Metadata(title=title.strip(), date=found_date, author=_guess_author(lines))
 
 
-def _guess_title(header: list[str], date_index: int | None) -> str | None:
-    if date_index is not None:
-        # The headline sits right above the dateline (a category line may come before it).
-        for i in range(date_index - 1, -1, -1):
-            if _is_title_line(header[i]) and not header[i].endswith(":"):
-                return _join_kicker(header, i)
-    for i, line in enumerate(header[:3]):
+def _guess_title(lines: list[str]) -> str | None:
+    """The headline among the short unpunctuated lines above the article's first paragraph.
+
+    Sites put their name, a category, a breadcrumb, a byline, the author's office and the
+    dateline there too, in any order. The headline is the one that says what the article says:
+    of those lines, the one sharing the most words with the article's lead.
+    """
+    header = lines[:HEADER_LINES]
+    candidates: list[int] = []
+    start = len(header)
+    for i, line in enumerate(header):
         if not _is_title_line(line):
-            return None
-        if line.endswith(":") and i + 1 < len(header):
+            start = i  # the article's text has begun
+            break
+        if is_dateline(line) or _BREADCRUMB_RE.search(line) or line.endswith(":"):
             continue
-        return _join_kicker(header, i)
-    return None
+        if len(_LETTERS_RE.findall(line)) >= _TITLE_MIN_WORDS:
+            candidates.append(i)
+    if not candidates or start == len(lines):
+        # A note of a few short lines has no text to compare with: its first line heads it.
+        return _join_kicker(header, candidates[0]) if candidates else None
+    text_words = set(_LETTERS_RE.findall(" ".join(lines[start:])[:LEAD_CHARS].lower()))
+
+    def shared(i: int) -> int:
+        return len(set(_LETTERS_RE.findall(header[i].lower())) & text_words)
+
+    best = max(candidates, key=lambda i: (shared(i), -i))
+    return _join_kicker(header, best)
 
 
 def _guess_author(lines: list[str]) -> str | None:

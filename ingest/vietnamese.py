@@ -90,3 +90,35 @@ def folded_keys(text: str) -> list[str]:
 def with_bigrams(tokens: list[str], joiner: str = "_") -> list[str]:
     """Syllables plus adjacent-syllable pairs, so "đảng viên" and "kết nạp" match as units."""
     return tokens + [a + joiner + b for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
+# How a letter typed without diacritics may have been meant: vowel qualities and đ.
+_LETTER_FORMS = {"a": "aăâ", "e": "eê", "o": "oôơ", "u": "uư", "d": "dđ"}
+_VOWELS = frozenset("aăâeêioôơuưy")
+_MAX_VARIANTS = 400
+
+
+@lru_cache(maxsize=8192)
+def accent_variants(folded: str) -> tuple[str, ...]:
+    """Every key that folds to ``folded`` (a lower-case syllable typed without diacritics):
+    "duong" → "dương", "đường", "dưỡng", …; most are no word, which the corpus tells. Empty
+    for what is no Vietnamese syllable (too long, digits, more than three vowels)."""
+    if not folded.isalpha() or not folded.isascii() or len(folded) > 7:
+        return ()
+    vowel_at = [i for i, ch in enumerate(folded) if ch in "aeiouy"]
+    if not vowel_at or len(vowel_at) > 3:
+        return ()
+    bases = [""]
+    for ch in folded:
+        bases = [b + f for b in bases for f in _LETTER_FORMS.get(ch, ch)]
+    found: dict[str, None] = {}
+    for base in bases:
+        found[base] = None
+        for i, ch in enumerate(base):
+            if ch in _VOWELS:
+                for tone in _TONE_MARKS:
+                    toned = unicodedata.normalize("NFC", ch + tone)
+                    found[key(base[:i] + toned + base[i + 1 :])] = None
+        if len(found) > _MAX_VARIANTS:
+            break
+    return tuple(found)

@@ -503,9 +503,21 @@ def test_off_topic_questions_are_refused(samples_bot: Tinbot) -> None:
             {"ha", "noi", "ha_noi", "noi_cuoi"},
         ),
         (
+            # The level word before a name is the name's ("huyện Sơn Động").
             "Huyện Sơn Động (Bắc Giang) kết nạp bao nhiêu đảng viên?",
-            {"ket_nap", "dang_vien", "huyen"},
-            {"son", "dong", "son_dong", "bac_giang", "huyen_son"},
+            {"ket_nap", "dang_vien"},
+            {"son", "dong", "son_dong", "bac_giang", "huyen_son", "huyen"},
+        ),
+        (
+            "What is the population of Ho Chi Minh City?",
+            {"dan", "so", "dan_so"},
+            {"thanh", "pho", "thanh_pho", "ho", "chi", "minh"},
+        ),
+        (
+            # … unless the question uses its syllables elsewhere too.
+            "Thành phố Vinh có bao nhiêu thanh niên được kết nạp?",
+            {"thanh", "thanh_nien", "ket_nap"},
+            {"pho", "thanh_pho", "vinh"},
         ),
     ],
 )

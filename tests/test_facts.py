@@ -392,6 +392,34 @@ def test_figure_questions_pick_place_period_and_kind(
     assert figure in answer.text.splitlines()[1]
 
 
+XUAN_LAM = _written(
+    "xuan-lam",
+    "Xuân Lâm chú trọng phát triển đảng viên",
+    "2024-03-12",
+    """Giai đoạn 2020-2023, Đảng bộ huyện Xuân Lâm đã kết nạp được 1.126 đảng viên mới.
+
+Năm 2022 toàn huyện kết nạp 294 đảng viên. Riêng năm 2023, Đảng bộ huyện kết nạp 313 đảng viên.
+""",
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        ("Năm 2023 huyện Xuân Lâm kết nạp bao nhiêu đảng viên?", "313"),
+        ("Giai đoạn 2020-2023 huyện Xuân Lâm kết nạp bao nhiêu đảng viên?", "1.126"),
+        ("Từ năm 2020 đến 2023 huyện Xuân Lâm kết nạp bao nhiêu đảng viên?", "1.126"),
+    ],
+)
+def test_a_years_figure_is_not_one_added_up_over_several_years(
+    store: ArticleStore, question: str, figure: str
+) -> None:
+    _put(store, XUAN_LAM)
+    FactStore(store.conn).refresh(store)
+    answer = _answered(FactsAnswerer(FactStore(store.conn), store), question, store)
+    assert figure in answer.text.splitlines()[1]
+
+
 def test_a_yearly_average_says_so(answerer: FactsAnswerer, samples_store: ArticleStore) -> None:
     answer = _answered(
         answerer, "Bình quân mỗi năm thành phố Lai Châu kết nạp bao nhiêu đảng viên?", samples_store

@@ -301,3 +301,22 @@ def test_what_reaches_the_embedder_is_bounded(question: str, expected: str) -> N
     bounded = bounded_query(question)
     assert bounded == expected
     assert len(bounded) <= MAX_QUERY_CHARS
+
+
+def test_a_question_typed_without_diacritics_is_read_with_the_corpus_spellings(
+    tmp_path: Path,
+) -> None:
+    # "trương" (a family name) is in more passages than "trường", but "xuân trường" is the
+    # pair the passages hold; no passage holds "bao nhiêu", which the question words give.
+    _, lexical = _store_with(
+        tmp_path,
+        _article("Huyện Xuân Trường kết nạp 313 đảng viên năm 2023.", "a1"),
+        *(_article(f"Ông Trương Văn {n} đang làm việc.", f"t{n}") for n in "ABC"),
+    )
+    assert (
+        lexical.restore_diacritics("Huyen xuan truong ket nap bao nhieu dang vien nam 2023?")
+        == "Huyện xuân trường kết nạp bao nhiêu đảng viên năm 2023?"
+    )
+    # Typed with diacritics, or not Vietnamese: nothing to restore.
+    assert lexical.restore_diacritics("Xuân Trường kết nạp bao nhiêu?") is None
+    assert lexical.restore_diacritics("How many members did Xuan Truong admit?") is None

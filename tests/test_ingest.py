@@ -210,6 +210,69 @@ def test_untitled_article_gets_its_opening_words_as_title() -> None:
     assert len(meta.title) <= 95
 
 
+_HEADLINE = "Đồn Biên phòng Mường Lèo giúp xã biên giới xóa bản trắng đảng viên"
+_LEAD = (
+    "(Biên phòng) - Sau hai năm phối hợp với Đồn Biên phòng Mường Lèo, xã biên giới Mường Lèo "
+    "đã xóa bản trắng đảng viên. Năm 2022, Đảng ủy xã kết nạp 27 đảng viên."
+)
+
+
+@pytest.mark.parametrize(
+    ("header", "date"),
+    [
+        # A byline above the dateline, the headline below it.
+        (f"Ngọc Anh - Văn Thịnh\nThứ Hai, 22/05/2023 09:15\n{_HEADLINE}", "2023-05-22"),
+        # The site and its section first, the author and the author's office after.
+        (
+            "Tạp chí Xây dựng Đảng\nNhân tố mới - Điển hình mới\n"
+            f"{_HEADLINE}\nThS. Trần Văn Lộc\nBan Tổ chức Tỉnh ủy Sơn La\n17:20, ngày 28-07-2024",
+            "2024-07-28",
+        ),
+        # The dateline first, then a breadcrumb; the byline under the headline.
+        (
+            "Cập nhật: 07:42 | 14/11/2023\nBáo Biên phòng > Xây dựng Đảng > Tin tức\n"
+            f"{_HEADLINE}\nMạnh Hùng",
+            "2023-11-14",
+        ),
+        # A scraper's date field with the time of day.
+        (
+            f"date 2022-08-03 07:15:00\n{_HEADLINE}\nBáo Sơn La - Chuyên mục: Xây dựng Đảng",
+            "2022-08-03",
+        ),
+        # A dateline that also names the section.
+        (f"{_HEADLINE}\nThứ sáu, 29/12/2023 | 16:05 GMT+7 | Chính trị\nNhật Linh", "2023-12-29"),
+    ],
+)
+def test_the_headline_is_the_header_line_its_lead_restates(header: str, date: str) -> None:
+    article = prepare(RawDocument(origin="/x/a.txt", text=f"{header}\n\n{_LEAD}"))
+    assert (article.title, article.date) == (_HEADLINE, date)
+
+
+def test_a_tables_rows_become_sentences_that_name_their_columns() -> None:
+    table = (
+        "| Năm | Số đảng viên kết nạp | Trong đó: công nhân |\n|---|---|---|\n"
+        "| 2022 | 347 | 171 |\n| 2023 | 389 | |"
+    )
+    text = clean_text(f"{_LEAD}\n\n{table}\n\n| Chỉ tiêu | Kết quả |\n| Kết nạp đảng viên | 742 |")
+    assert text.split("\n\n")[1:] == [
+        "Năm 2022 — Số đảng viên kết nạp: 347; Trong đó: công nhân: 171.\n"
+        "Năm 2023 — Số đảng viên kết nạp: 389.",
+        "Kết nạp đảng viên — Kết quả: 742.",
+    ]
+    assert clean_text(text) == text
+    # A lone row, or a line with pipes that is no table, stays as written.
+    assert clean_text(f"{_LEAD}\n| Năm | 2022 |") == f"{_LEAD}\n| Năm | 2022 |"
+
+
+def test_share_buttons_are_no_text_and_no_byline() -> None:
+    text = f"{_HEADLINE}\n\n{_LEAD}\n\nNgọc Anh\nChia sẻ Facebook | In bài\nChia sẻ: Zalo"
+    article = prepare(RawDocument(origin="/x/a.txt", text=text))
+    assert "Chia sẻ" not in article.text and "In bài" not in article.text
+    assert article.author == "Ngọc Anh"
+    # A sentence that starts with the same words stays.
+    assert "Chia sẻ kinh nghiệm" in clean_text(f"{_LEAD}\nChia sẻ kinh nghiệm tạo nguồn.")
+
+
 @pytest.mark.parametrize(
     ("text", "iso"),
     [

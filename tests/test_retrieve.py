@@ -118,6 +118,33 @@ def ids(hits: Sequence[Hit]) -> list[str]:
     return [h.chunk.chunk_id for h in hits]
 
 
+class RecordingEmbedder(FixedQueryEmbedder):
+    """``FixedQueryEmbedder`` that keeps the questions it was asked to embed."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def embed_query(self, text: str) -> list[float]:
+        self.asked.append(text)
+        return super().embed_query(text)
+
+
+def test_the_dense_side_reads_a_question_typed_without_diacritics_with_them(
+    tmp_path: Path,
+) -> None:
+    embedder = RecordingEmbedder()
+    index = build_index(tmp_path, FUSION_DOCS, embedder)
+    try:
+        index.retriever().search("muong ang ket nap bao nhieu dang vien moi?")
+        index.retriever().search("Mường Ảng kết nạp bao nhiêu?")
+    finally:
+        index.close()
+    assert embedder.asked == [
+        "mường ảng kết nạp bao nhiêu đảng viên mới?",
+        "Mường Ảng kết nạp bao nhiêu?",
+    ]
+
+
 # --- fusion ---------------------------------------------------------------------------------
 # "both" and "lex" are the same passage word for word, so the lexical side cannot tell them
 # apart; only "both" is also close to the question's vector. "dense" shares no word with the

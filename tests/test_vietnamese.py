@@ -2,7 +2,15 @@ import unicodedata
 
 import pytest
 
-from ingest.vietnamese import fold, folded_keys, is_accented, key, keys, with_bigrams
+from ingest.vietnamese import (
+    accent_variants,
+    fold,
+    folded_keys,
+    is_accented,
+    key,
+    keys,
+    with_bigrams,
+)
 
 
 @pytest.mark.parametrize(
@@ -36,3 +44,26 @@ def test_is_accented() -> None:
 
 def test_bigrams_join_adjacent_syllables() -> None:
     assert with_bigrams(["kết", "nạp", "đảng"]) == ["kết", "nạp", "đảng", "kết_nạp", "nạp_đảng"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("truong", "trường"),
+        ("dang", "đảng"),
+        ("xuan", "xuân"),
+        ("nghieng", "nghiêng"),
+        ("ua", "ưa"),
+    ],
+)
+def test_every_spelling_of_a_syllable_typed_without_diacritics_is_among_its_variants(
+    typed: str, meant: str
+) -> None:
+    variants = accent_variants(typed)
+    assert key(meant) in variants and typed in variants
+    assert all(fold(v) == typed for v in variants)
+
+
+@pytest.mark.parametrize("typed", ["2023", "Đảng", "strength", "aeiou", "k'lang"])
+def test_what_is_no_unaccented_syllable_has_no_variants(typed: str) -> None:
+    assert accent_variants(typed) == ()

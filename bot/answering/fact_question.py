@@ -52,6 +52,11 @@ _FROM_VALUE_RE = re.compile(r"\s*(?:\w+\s+){0,3}?(?:xuong con|xuong|len|con)\s+\
 PART_SPLIT_RE = re.compile(r",?\s+(?:và|va|and)\s+")
 FIGURE_CUE_RE = re.compile(r"\b(?:bao nhieu|may|how many|how much|phan tram)\b")
 _LEVEL_WORDS = FACT_PLACE_LEVELS
+# Words that make an asked year one end of a stretch of years.
+_STRETCH_RE = re.compile(
+    r"\b(?:tu|den|toi|sau|truoc|giai doan|nhiem ky|since|from|until|between|after|before|term"
+    r"|period)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,9 @@ class Spec:
     terms: frozenset[str]  # folded content words and pairs, to tell close facts apart
     unit: str | None  # the counted noun asked ("nhiem vu", "lop")
     stock: bool = False  # "có bao nhiêu …": what there is, not what was added
+    # One year asked as such ("năm 2023"), not as the start or end of a stretch ("từ năm 2021
+    # đến nay"): a figure added up over several years is not that year's.
+    one_year: bool = False
 
 
 def folded_text(text: str) -> str:
@@ -117,6 +125,27 @@ def question_spec(query: Query, folded: str | None = None) -> Spec:
         terms=_terms(folded),
         unit=unit,
         stock=query.wants_total,
+        one_year=len(query.years) == 1 and not _STRETCH_RE.search(folded),
+    )
+
+
+def wider_than_asked(fact: Fact, spec: Spec) -> bool:
+    """A flow over several years, asked for one of them ("giai đoạn 2020-2023" for "năm 2023");
+    a yearly figure of a term ("mỗi năm kết nạp 150") holds in each of its years."""
+    return (
+        spec.one_year
+        and fact.kind not in STOCK_KINDS
+        and not fact.per_year
+        and fact.year_from is not None
+        and fact.year_to is not None
+        and fact.year_from != fact.year_to
+    )
+
+
+def other_period(fact: Fact, spec: Spec) -> bool:
+    """The fact is about another period than the one asked."""
+    return bool(spec.years) and (
+        years_overlap(fact, spec.years) is False or wider_than_asked(fact, spec)
     )
 
 
@@ -190,6 +219,8 @@ def score_fact(fact: Fact, spec: Spec) -> float | None:
         overlap = years_overlap(fact, spec.years)
         if overlap is False:
             score -= 3
+        elif wider_than_asked(fact, spec):
+            score -= 1.5
         elif overlap:
             score += 1.5
     clause = clause_of(fact)
@@ -225,5 +256,7 @@ def exact_match(fact: Fact, spec: Spec) -> bool:
     if (fact.measure == "percent") != spec.percent or fact.target != spec.target:
         return False
     if fact.per_year != spec.per_year:
+        return False
+    if wider_than_asked(fact, spec):
         return False
     return not spec.years or years_overlap(fact, spec.years) is True

@@ -15,12 +15,13 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.answering.candidates import Candidate, sentence_terms
-from bot.answering.fact_question import exact_match, question_spec, score_fact, years_overlap
+from bot.answering.fact_question import exact_match, other_period, question_spec, score_fact
 from bot.answering.question import Query, boundary_pairs
 from bot.answering.signals import (
     CAPTION_RE,
@@ -248,6 +249,11 @@ def content_weights(query: Query, terms: QuestionTerms) -> dict[str, float]:
     asks about Hà Nội, not Hà Nội. A sentence that holds a question's names and none of these is
     about the place, not about the question ("Dự báo thời tiết Hà Nội …")."""
     names = {s for entity in query.entities for s in entity.split()}
+    # The level word before a name is the name's too ("thành phố Hồ Chí Minh", "huyện Tuần
+    # Giáo"), unless the question uses its syllables elsewhere ("thành phố" … "thanh niên").
+    levels = Counter(s for level in query.name_levels for s in level.split())
+    used = Counter(fold(k) for k in keys(query.search_text))
+    names |= {s for s, n in levels.items() if used[s] <= n}
     # A pair with a name on either side ("noi_cuoi") is the name's as much as the question's.
     return {t: w for t, w in terms.folded_weights.items() if not names & set(t.split("_"))}
 
@@ -383,7 +389,7 @@ def featurize(
         period_clash = (
             bool(spec.years)
             and bool(kind_facts or facts)
-            and all(years_overlap(f, spec.years) is False for f in (kind_facts or facts))
+            and all(other_period(f, spec) for f in (kind_facts or facts))
         )
         # Plan or result: the fact table knows it figure by figure ("đã kết nạp được 470" in
         # a sentence that also names the "mục tiêu" is a result); the sentence's words stand

@@ -61,6 +61,9 @@ class Query:
     # Folded names the question gives with an administrative level ("tỉnh Cao Bằng", "Bao Loc
     # city"): an article that names none of them is about somewhere else.
     places: tuple[str, ...] = ()
+    # The level words of those names, folded, once per use ("thanh pho" of "thành phố Hồ Chí
+    # Minh"): part of the name, not of what the question asks about it.
+    name_levels: tuple[str, ...] = ()
 
 
 def detect_language(question: str) -> Literal["vi", "en"]:
@@ -239,19 +242,21 @@ def asked_years(question: str) -> tuple[str, ...]:
     return tuple(y for y in dict.fromkeys(YEAR_RE.findall(question)) if y not in bounds)
 
 
-def place_names(text: str) -> tuple[str, ...]:
-    """Names right after (or, in English word order, before) an administrative level word."""
+def named_places(text: str) -> tuple[tuple[str, str], ...]:
+    """(name, level) for each name right after (or, in English word order, before) an
+    administrative level word: "huyện Tuần Giáo" → ("tuan giao", "huyen"), both folded."""
     text = nfc(text)
-    found: list[str] = []
+    found: list[tuple[str, str]] = []
     for start, end in entity_spans(text):
         before = " " + fold(text[max(0, start - 24) : start]).strip(" (,") + " "
         after = " " + fold(text[end : end + 24]).strip(" ),") + " "
         name = fold(" ".join(words(text[start:end])))
-        if any(before.endswith(f" {lv} ") for lv in _LEVELS_FOLDED) or any(
-            after.startswith(f" {lv} ") or after.startswith(f" {lv},") for lv in _LEVELS_FOLDED
-        ):
-            found.append(name)
-    return tuple(dict.fromkeys(found))
+        level = next((lv for lv in _LEVELS_FOLDED if before.endswith(f" {lv} ")), None) or next(
+            (lv for lv in _LEVELS_FOLDED if after.startswith((f" {lv} ", f" {lv},"))), None
+        )
+        if level is not None:
+            found.append((name, level))
+    return tuple(found)
 
 
 def folded_question(question: str) -> str:
@@ -275,6 +280,7 @@ def analyse(question: str) -> Query:
             search_text = re.sub(
                 rf"\b{re.escape(en)}\b", f"{vi},", search_text, flags=re.IGNORECASE
             )
+    named = named_places(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text))
     return Query(
         text=question,
         language=language,
@@ -293,7 +299,8 @@ def analyse(question: str) -> Query:
         focus=None if language == "en" else _focus(folded.strip()),
         years=asked_years(question),
         entities=_entities(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text)),
-        places=place_names(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text)),
+        places=tuple(dict.fromkeys(name for name, _ in named)),
+        name_levels=tuple(level for _, level in named),
         search_text=search_text,
         answer_types=answer_types(
             folded if language == "vi" else folded + folded_question(search_text)
