@@ -144,6 +144,9 @@ def _tables_as_sentences(lines: list[str]) -> list[str]:
             i += 1
             continue
         names = [h.rstrip(" :") for h in header]
+        # A table is a paragraph of its own: the text after it is not one of its rows.
+        if out and out[-1] != "":
+            out.append("")
         for cells in rows:
             first = cells[0]
             # "Năm" + "2022", "Xã" + "Sơn Vĩ"; a longer heading ("Chỉ tiêu") only labels.
@@ -155,6 +158,8 @@ def _tables_as_sentences(lines: list[str]) -> list[str]:
             pairs = zip(names[1:], cells[1:], strict=False)  # a short row leaves columns empty
             parts = [f"{n}: {c}" if n else c for n, c in pairs if c]
             out.append(f"{lead} — {'; '.join(parts)}." if parts else f"{lead}.")
+        if j < len(lines) and lines[j] != "":
+            out.append("")
         i = j
     return out
 

@@ -260,6 +260,10 @@ def test_a_tables_rows_become_sentences_that_name_their_columns() -> None:
         "Kết nạp đảng viên — Kết quả: 742.",
     ]
     assert clean_text(text) == text
+    # A table is a paragraph of its own, even where the page put none around it.
+    assert clean_text(f"{_LEAD}\n| Năm | Kết nạp |\n| 2022 | 347 |\nNguồn: Ban Tổ chức.") == (
+        f"{_LEAD}\n\nNăm 2022 — Kết nạp: 347.\n\nNguồn: Ban Tổ chức."
+    )
     # A lone row, or a line with pipes that is no table, stays as written.
     assert clean_text(f"{_LEAD}\n| Năm | 2022 |") == f"{_LEAD}\n| Năm | 2022 |"
 
