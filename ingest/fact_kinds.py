@@ -150,6 +150,10 @@ def _read_around(
 ) -> _Around:
     n_start, n_end = number.start - offset, (number.unit_end or number.end) - offset
     c_start, c_end = clause_bounds(sentence, n_start)
+    if c_start > 0 and sentence[c_start - 1] == ":" and not sentence[c_start:n_start].strip():
+        # "Số đảng viên kết nạp: 347" (a table row's column, a report's label): the label
+        # before the colon says what the figure counts.
+        c_start = max(sentence.rfind(";", 0, c_start - 1), sentence.rfind("—", 0, c_start - 1)) + 1
     pre = fold(sentence[c_start:n_start])
     post_end = c_end
     nxt = _NEXT_FIGURE_RE.search(sentence[n_end:c_end])

@@ -32,6 +32,7 @@ The rules live by job: ``ingest.fact_kinds`` (kind, segment, target), ``ingest.f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from ingest.chunking import split_sentences
@@ -40,7 +41,7 @@ from ingest.fact_kinds import STOCK_BEFORE_RE as STOCK_BEFORE_RE  # questions re
 from ingest.fact_periods import EVERY_YEAR_RE, PER_YEAR_RE, Period, period_for, periods
 from ingest.fact_places import Mention, Places, mentions, place_text
 from ingest.models import Article
-from ingest.numbers import find_numbers, format_number, format_percent
+from ingest.numbers import UNITS_FOLDED, find_numbers, format_number, format_percent
 from ingest.vietnamese import fold
 
 KINDS: dict[str, str] = {
@@ -151,6 +152,8 @@ def _sentence_drafts(sentence: str, s_start: int, previous_main: Draft | None) -
     article offsets, as facts keep them)."""
     drafts: list[Draft] = []
     for number in find_numbers(sentence):
+        if number.unit is None and number.measure == "count":
+            number = replace(number, unit=_column_unit(sentence, number.start))
         shifted = replace(
             number,
             start=number.start + s_start,
@@ -161,6 +164,20 @@ def _sentence_drafts(sentence: str, s_start: int, previous_main: Draft | None) -
         if draft is not None:
             drafts.append(draft)
     return drafts
+
+
+# A table row as the cleaner writes it: "Năm 2022 — Số đảng viên kết nạp: 347; Trong đó: …".
+_COLUMN_RE = re.compile(r"(?:—|;)\s*(?P<label>[^;:—]+(?::[^;:—]+)?):\s*$")
+
+
+def _column_unit(sentence: str, pos: int) -> str | None:
+    """The counting noun a table row's column names for the bare figure at ``pos``
+    ("Số đảng viên kết nạp: 347" counts "đảng viên")."""
+    column = _COLUMN_RE.search(sentence[:pos])
+    if column is None:
+        return None
+    label = f" {fold(column['label'])} "
+    return next((written for written, folded in UNITS_FOLDED if f" {folded} " in label), None)
 
 
 def _main_people(drafts: list[Draft]) -> Draft | None:

@@ -87,13 +87,13 @@ UNITS = tuple(
         reverse=True,
     )
 )
-_UNITS_FOLDED = tuple((u.strip(), fold(u.strip())) for u in UNITS if u.strip())
+UNITS_FOLDED = tuple((u.strip(), fold(u.strip())) for u in UNITS if u.strip())
 # Counting nouns written as their abbreviation ("21 ĐV mới" after "đảng viên (ĐV)"): the unit is
 # the words they stand for, the figure keeps the text's own spelling.
 _ABBREVIATED_UNIT_RE = re.compile(
     r"\s*("
     + "|".join(
-        re.escape(a) for a, words in SPELLED_OUT.items() if words in {u for u, _ in _UNITS_FOLDED}
+        re.escape(a) for a, words in SPELLED_OUT.items() if words in {u for u, _ in UNITS_FOLDED}
     )
     + r")(?!\w)"
 )
@@ -162,7 +162,7 @@ def _unit_after(text: str, pos: int) -> tuple[str, int] | None:
     if match is None:
         return None
     phrase = fold(match.group(1))
-    for written, folded in _UNITS_FOLDED:
+    for written, folded in UNITS_FOLDED:
         if phrase == folded or phrase.startswith(folded + " "):
             # Keep the text's own spelling and case.
             start = match.start(1)

@@ -388,6 +388,10 @@ def test_a_long_sentence_is_cut_to_the_clauses_around_its_answer() -> None:
          "tháng 9/2019) kết nạp được bao nhiêu đảng viên mới?", "total",
          ["huyện Thới Lai (Cần Thơ, đầu năm 2017) kết nạp được bao nhiêu đảng viên mới?",
           "huyện Thạnh Phú (Bến Tre, đến tháng 9/2019) kết nạp được bao nhiêu đảng viên mới?"]),
+        ("Năm 2023, huyện Xuân Trường (Nam Định) và Đảng bộ Khối Doanh nghiệp tỉnh Bắc Ninh, bên "
+         "nào kết nạp được nhiều đảng viên hơn?", "compare",
+         ["Năm 2023, huyện Xuân Trường (Nam Định) kết nạp được bao nhiêu đảng viên?",
+          "Năm 2023, Đảng bộ Khối Doanh nghiệp tỉnh Bắc Ninh kết nạp được bao nhiêu đảng viên?"]),
     ],
 )  # fmt: skip
 def test_multi_place_questions_split_into_one_question_per_place(

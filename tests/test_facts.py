@@ -18,6 +18,7 @@ from bot.settings import Settings
 from bot.types import Answer
 from index.facts import FactStore
 from index.store import ArticleStore
+from ingest.clean import clean_text
 from ingest.facts import Fact, extract_facts
 from ingest.facts_eval import load_articles, load_labels, score
 from ingest.models import Article
@@ -190,6 +191,22 @@ def test_an_article_not_used_for_tuning() -> None:
     notes = {f.figure: f.note for f in facts if f.note}
     assert notes == {"8,5%": "95/112 ≈ 84,8%, không phải 8,5%"}
     assert facts[-1].per_year and facts[-1].period == "hằng năm"
+
+
+def test_a_tables_rows_are_facts_of_their_columns() -> None:
+    body = clean_text(
+        "Đảng bộ Khối Doanh nghiệp tỉnh Bắc Sơn kết nạp đảng viên qua các năm như sau:\n"
+        "| Năm | Số đảng viên kết nạp | Tổ chức đảng thành lập mới |\n|---|---|---|\n"
+        "| 2022 | 347 | 7 |\n| 2023 | 389 | 6 |"
+    )
+    facts = extract_facts(_written("bac-son", "Bắc Sơn phát triển đảng viên", "2024-04-26", body))
+    summary = [(f.figure, f.unit, f.kind, f.year_from, f.year_to) for f in facts]
+    assert summary == [
+        ("347", "đảng viên", "ket_nap", 2022, 2022),
+        ("7", "tổ chức đảng", "to_chuc_dang", 2022, 2022),
+        ("389", "đảng viên", "ket_nap", 2023, 2023),
+        ("6", "tổ chức đảng", "to_chuc_dang", 2023, 2023),
+    ]
 
 
 PROVINCE_REPORT = _written(

@@ -32,6 +32,7 @@ from bot.answering.fact_question import (
     exact_match,
     folded_text,
     name_of,
+    other_period,
     question_spec,
     score_fact,
     years_overlap,
@@ -227,6 +228,7 @@ class FactsAnswerer:
             (s, f)
             for f in self.facts.query(exact_place=place)
             if (place is None or self._same_place(f, place))
+            and not other_period(f, spec)
             and (s := score_fact(f, spec)) is not None
         ]
         if not scored:

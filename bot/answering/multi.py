@@ -18,7 +18,7 @@ from bot.answering.compose import Pick, pick_figures
 from bot.answering.fact_question import folded_text
 from bot.answering.question import Query, analyse, entity_spans, folded_question
 from bot.types import Answer, Citation
-from ingest.lexicon import COMPARE_CUES, LEVEL_WORDS, TOTAL_CUES
+from ingest.lexicon import COMPARE_CUES, LEVEL_WORDS, TOTAL_CUES, YEAR_RE
 from ingest.numbers import format_number, parse_number
 from ingest.vietnamese import fold
 
@@ -96,8 +96,12 @@ def split_parts(query: Query) -> list[Part]:
     left, right = text[: split.start()].strip(" ,"), text[split.end() :].strip(" ,?")
     first_place = next((s for s, _ in spans), 0)
     prefix = _LEVEL_TAIL_RE.sub("", text[:first_place]).strip()
-    if prefix and _MEASURE_RE.search(prefix) and not _MEASURE_RE.search(right):
-        # "số đảng viên mới … ở huyện A và ở thành phố B": B is asked the same measure.
+    if prefix and (
+        (_MEASURE_RE.search(prefix) and not _MEASURE_RE.search(right))
+        or (YEAR_RE.search(prefix) and not YEAR_RE.search(right))
+    ):
+        # "số đảng viên mới … ở huyện A và ở thành phố B", "Năm 2023, huyện A và huyện B …":
+        # B is asked the same measure, of the same year.
         right = f"{prefix} {right}"
     parts = [left, right]
     measure = _measure(tail) if tail else ""
