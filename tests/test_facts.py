@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from bot.answering.fact_format import format_facts
-from bot.answering.fact_question import years_overlap
 from bot.answering.facts import FactsAnswerer, _without_qualifiers
 from bot.cli import add_facts_parser
 from bot.settings import Settings
@@ -436,23 +435,6 @@ def test_a_years_figure_is_not_one_added_up_over_several_years(
     FactStore(store.conn).refresh(store)
     answer = _answered(FactsAnswerer(FactStore(store.conn), store), question, store)
     assert figure in answer.text.splitlines()[1]
-
-
-def test_a_figure_without_a_stated_period_is_of_no_known_period() -> None:
-    # Published in 2024, the figure states no period of its own: it may well be about the
-    # years asked, and its article's date says nothing either way.
-    article = _written(
-        "pa-ve",
-        "Mường Tê xóa bản trắng đảng viên",
-        "2024-01-15",
-        "Trong các xã, Pa Vệ dẫn đầu với 46 đảng viên được kết nạp.\n\nNăm 2022 huyện kết nạp "
-        "166 đảng viên.",
-    )
-    undated, dated = extract_facts(article)
-    assert (undated.figure, undated.period) == ("46 đảng viên", "ngày đăng 2024-01-15")
-    assert years_overlap(undated, [2021, 2023]) is None
-    assert years_overlap(dated, [2021, 2023]) is True
-    assert years_overlap(dated, [2019]) is False
 
 
 def test_a_yearly_average_says_so(answerer: FactsAnswerer, samples_store: ArticleStore) -> None:

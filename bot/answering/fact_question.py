@@ -150,11 +150,8 @@ def other_period(fact: Fact, spec: Spec) -> bool:
 
 
 def years_overlap(fact: Fact, years: Sequence[int]) -> bool | None:
-    """Whether the fact's period overlaps the asked years; None when the fact's is unknown,
-    or known only from when the article was published (no period stated for the figure)."""
-    if (fact.year_from is None and fact.year_to is None) or (fact.period or "").startswith(
-        "ngày đăng"
-    ):
+    """Whether the fact's period overlaps the asked years; None when the fact's is unknown."""
+    if fact.year_from is None and fact.year_to is None:
         return None
     low = fact.year_from if fact.year_from is not None else -10_000
     high = fact.year_to if fact.year_to is not None else 10_000
