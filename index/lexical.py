@@ -249,8 +249,8 @@ class LexicalIndex:
         passages = max(1, self.count())
 
         def joined(a: str, b: str) -> float:
-            # How often the pair is written, and how much more often than chance: "đức trọng"
-            # beats "đức trong", whose "trong" is common anywhere.
+            # How often the pair is written, and how much more often than chance: two common
+            # words meet often by chance alone, the two halves of a name rarely apart.
             n = pair_freqs.get(f"{a}_{b}", 0)
             if not n:
                 return 0.0
@@ -273,8 +273,11 @@ class LexicalIndex:
         chosen.reverse()
         pieces: list[str] = []
         at = 0
-        for match, form in zip(found, chosen, strict=True):
-            written = form.capitalize() if match.group()[:1].isupper() else form
+        for match, form, word in zip(found, chosen, typed, strict=True):
+            if form == word:
+                written = match.group()  # as typed: "THPT" stays "THPT"
+            else:
+                written = form.capitalize() if match.group()[:1].isupper() else form
             pieces += [text[at : match.start()], written]
             at = match.end()
         restored = "".join(pieces) + text[at:]

@@ -317,6 +317,8 @@ def test_a_question_typed_without_diacritics_is_read_with_the_corpus_spellings(
         lexical.restore_diacritics("Huyen xuan truong ket nap bao nhieu dang vien nam 2023?")
         == "Huyện xuân trường kết nạp bao nhiêu đảng viên năm 2023?"
     )
+    # A word the corpus does not hold stays as typed.
+    assert lexical.restore_diacritics("THPT huyen Xuan Truong") == "THPT huyện Xuân Trường"
     # Typed with diacritics, or not Vietnamese: nothing to restore.
     assert lexical.restore_diacritics("Xuân Trường kết nạp bao nhiêu?") is None
     assert lexical.restore_diacritics("How many members did Xuan Truong admit?") is None
