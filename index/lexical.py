@@ -263,10 +263,11 @@ class LexicalIndex:
             step: dict[str, float] = {}
             came: dict[str, str] = {}
             for b in right:
-                a = max(best, key=lambda a: best[a] + PAIR_WEIGHT * joined(a, b))
-                step[b] = best[a] + PAIR_WEIGHT * joined(a, b) + math.log1p(freqs.get(b, 0))
-                came[b] = a
-            best, back = step, [*back, came]
+                via = {a: score + PAIR_WEIGHT * joined(a, b) for a, score in best.items()}
+                came[b] = max(via, key=lambda a: via[a])
+                step[b] = via[came[b]] + math.log1p(freqs.get(b, 0))
+            best = step
+            back.append(came)
         chosen = [max(best, key=lambda f: best[f])]
         for came in reversed(back):
             chosen.append(came[chosen[-1]])

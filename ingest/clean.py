@@ -135,10 +135,12 @@ def _tables_as_sentences(lines: list[str]) -> list[str]:
     i = 0
     while i < len(lines):
         header = _cells(lines[i])
+        rows: list[list[str]] = []
         j = i + 1
-        while j < len(lines) and _cells(lines[j]) is not None:
+        while header is not None and j < len(lines) and (cells := _cells(lines[j])) is not None:
+            if not _is_rule(cells):
+                rows.append(cells)
             j += 1
-        rows = [c for line in lines[i + 1 : j] if (c := _cells(line)) and not _is_rule(c)]
         if header is None or not rows:
             out.append(lines[i])
             i += 1

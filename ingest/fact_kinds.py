@@ -101,6 +101,17 @@ def clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
     return start, len(sentence) if end == -1 else end
 
 
+def label_before(sentence: str, pos: int) -> tuple[int, int] | None:
+    """Where the label of a figure written right after a colon lies ("Số đảng viên kết nạp:
+    347", a table row's column or a report's label): back from the colon to the clause's ";" or
+    a table row's "—", else the sentence's start. None when no colon comes right before."""
+    before = sentence[:pos].rstrip()
+    if not before.endswith(":"):
+        return None
+    colon = len(before) - 1
+    return max(sentence.rfind(";", 0, colon), sentence.rfind("—", 0, colon)) + 1, colon
+
+
 def _paren_bounds(sentence: str, pos: int) -> tuple[int, int] | None:
     open_ = sentence.rfind("(", 0, pos)
     if open_ == -1 or sentence.find(")", open_, pos) != -1:
@@ -150,10 +161,9 @@ def _read_around(
 ) -> _Around:
     n_start, n_end = number.start - offset, (number.unit_end or number.end) - offset
     c_start, c_end = clause_bounds(sentence, n_start)
-    if c_start > 0 and sentence[c_start - 1] == ":" and not sentence[c_start:n_start].strip():
-        # "Số đảng viên kết nạp: 347" (a table row's column, a report's label): the label
-        # before the colon says what the figure counts.
-        c_start = max(sentence.rfind(";", 0, c_start - 1), sentence.rfind("—", 0, c_start - 1)) + 1
+    label = label_before(sentence, n_start)
+    if label is not None:
+        c_start = label[0]  # the label says what the figure counts
     pre = fold(sentence[c_start:n_start])
     post_end = c_end
     nxt = _NEXT_FIGURE_RE.search(sentence[n_end:c_end])

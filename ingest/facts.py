@@ -32,11 +32,10 @@ The rules live by job: ``ingest.fact_kinds`` (kind, segment, target), ``ingest.f
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 from ingest.chunking import split_sentences
-from ingest.fact_kinds import PEOPLE_UNITS, Draft, classify, clause_bounds
+from ingest.fact_kinds import PEOPLE_UNITS, Draft, classify, clause_bounds, label_before
 from ingest.fact_kinds import STOCK_BEFORE_RE as STOCK_BEFORE_RE  # questions read it too
 from ingest.fact_periods import EVERY_YEAR_RE, PER_YEAR_RE, Period, period_for, periods
 from ingest.fact_places import Mention, Places, mentions, place_text
@@ -166,18 +165,15 @@ def _sentence_drafts(sentence: str, s_start: int, previous_main: Draft | None) -
     return drafts
 
 
-# A table row as the cleaner writes it: "Năm 2022 — Số đảng viên kết nạp: 347; Trong đó: …".
-_COLUMN_RE = re.compile(r"(?:—|;)\s*(?P<label>[^;:—]+(?::[^;:—]+)?):\s*$")
-
-
 def _column_unit(sentence: str, pos: int) -> str | None:
-    """The counting noun a table row's column names for the bare figure at ``pos``
-    ("Số đảng viên kết nạp: 347" counts "đảng viên")."""
-    column = _COLUMN_RE.search(sentence[:pos])
-    if column is None:
+    """The counting noun a table row's column names for the bare figure at ``pos``: in
+    "Năm 2022 — Số đảng viên kết nạp: 347; …", as the cleaner writes a row, 347 counts "đảng
+    viên". Only a label after a "—" or ";" (a column), holding at most one colon of its own."""
+    label = label_before(sentence, pos)
+    if label is None or label[0] == 0 or sentence.count(":", *label) > 1:
         return None
-    label = f" {fold(column['label'])} "
-    return next((written for written, folded in UNITS_FOLDED if f" {folded} " in label), None)
+    words = f" {fold(sentence[label[0] : label[1]])} "
+    return next((written for written, folded in UNITS_FOLDED if f" {folded} " in words), None)
 
 
 def _main_people(drafts: list[Draft]) -> Draft | None:
