@@ -56,6 +56,10 @@ _UNIT_KINDS: list[tuple[tuple[str, ...], str]] = [
     (("tuoi",), "do_tuoi"),
 ]
 PEOPLE_UNITS = frozenset({"dang vien", "quan chung uu tu", "quan chung", "dong chi", "nguoi"})
+# People counted by what they are, who join the Party from among them ("kết nạp 5 học sinh",
+# "lên 47 em"): an intake when the words say so, else not a count of members at all ("trường
+# có 6.120 học sinh").
+RECRUIT_UNITS = frozenset({"hoc sinh", "sinh vien", "cong nhan", "em"})
 
 
 def _segment(words: str) -> str | None:
@@ -63,6 +67,11 @@ def _segment(words: str) -> str | None:
         if pattern.search(words):
             return name
     return None
+
+
+def segments_named(words: str) -> frozenset[str]:
+    """Every part of those counted that folded ``words`` name ("nữ", "dân tộc", "có đạo" …)."""
+    return frozenset(name for name, pattern in _SEGMENT_RES if pattern.search(words))
 
 
 def _last_segment(words: str) -> str | None:
@@ -287,6 +296,9 @@ def _classify_count(a: _Around) -> Draft | None:
     if _ONE_OF_RE.match(fold(a.sentence[after : after + 8])):
         return None  # "là 1 trong 37 đảng viên": one person, not a figure
     segment = _segment(a.post)
+    if a.unit in RECRUIT_UNITS:
+        admitted = "ket nap" in a.pre or "ket nap" in a.post or "vao dang" in a.post
+        return Draft(a.number, "ket_nap" if admitted else "khac", segment, a.target and admitted)
     if a.unit is not None and a.unit not in PEOPLE_UNITS:
         kind = _unit_kind(a.unit) or "khac"
         return Draft(a.number, kind, None, a.target and kind in ("lop_boi_duong", "chi_bo"))

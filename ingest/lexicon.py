@@ -107,6 +107,7 @@ SPELLED_OUT: dict[str, str] = {
     "ĐV": "đảng viên",
     "TCCS": "tổ chức cơ sở",
     "QCƯT": "quần chúng ưu tú",
+    "DTTS": "dân tộc thiểu số",
     "HĐND": "hội đồng nhân dân",
     "UBND": "ủy ban nhân dân",
 }
@@ -345,7 +346,8 @@ SEGMENT_CUES: tuple[tuple[str, str], ...] = (
     (r"\bdan toc\b", "dan_toc_thieu_so"),
     (r"\bco dao\b|\bton giao\b", "co_dao"),
     (r"\btai cho\b", "tai_cho"),
-    (r"\bdai hoc\b|\btrinh do\b|\bhoc van\b|\btrung hoc\b", "trinh_do"),
+    # Not "đại học" or "trung học" alone: those name schools ("Trường Đại học Cần Thơ").
+    (r"\btrinh do\b|\bhoc van\b|\b(?:dai hoc|cao dang|thac si) tro len\b", "trinh_do"),
     (r"\bnu\b", "nu"),
 )
 

@@ -230,6 +230,7 @@ def load_html(html: str, origin: str) -> RawDocument:
     text = doc.get("text") or doc.get("raw_text") or ""
     if not text.strip():
         raise EmptySourceError(f"{origin}: empty — no article text found in the HTML")
+    text = _paragraphs(text)
     title = doc.get("title") or None
     if title:
         text = text if text.lstrip().startswith(title) else f"{title}\n\n{text}"
@@ -243,6 +244,22 @@ def load_html(html: str, origin: str) -> RawDocument:
         publisher=nfc(publisher) if publisher else None,
         content_type="text/html",
     )
+
+
+# Lines that continue the block above them: a list's items and a table's rows.
+_CONTINUATION_RE = re.compile(r"\s*(?:[-*+•]\s|\|)")
+
+
+def _paragraphs(text: str) -> str:
+    """The extractor writes one line per block (paragraph, heading, list item, table row);
+    the pipeline reads a blank line as a paragraph break, as in text files. Items and rows stay
+    with the block above them, so that a list is one paragraph with its introduction."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if out and line.strip() and not _CONTINUATION_RE.match(line):
+            out.append("")
+        out.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out))
 
 
 MAX_HEAD_CHARS = 200_000  # where a page's <title> and <meta> tags are looked for

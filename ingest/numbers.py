@@ -81,7 +81,8 @@ UNITS = tuple(
         đảng bộ xã|đảng bộ|tổ chức cơ sở đảng|tổ chức cơ sở|tổ chức đảng|TCCSĐ|TCCS|lớp|thôn bản|
         thôn|bản|làng|xã|phường|thị trấn|huyện|nhiệm vụ|giải pháp|cán bộ|dân quân|chuyên viên|năm|
         tháng|ngày|tuần|tuổi|học viên|hộ|cơ sở|đơn vị|cơ quan|doanh nghiệp|trường|tổ dân phố|
-        khu dân cư|buổi|đợt|cuộc|lượt|hội viên|đoàn viên|chi hội|tiêu chí|nội dung|cấp
+        khu dân cư|buổi|đợt|cuộc|lượt|hội viên|đoàn viên|chi hội|tiêu chí|nội dung|cấp|
+        học sinh|sinh viên|công nhân|em
         """.replace("\n", "").split("|"),
         key=len,
         reverse=True,

@@ -209,6 +209,20 @@ def test_a_tables_rows_are_facts_of_their_columns() -> None:
     ]
 
 
+def test_students_and_workers_admitted_are_new_members_and_a_schools_roll_is_not() -> None:
+    body = (
+        "Năm học 2022-2023, Chi bộ Trường THPT Số 1 Tây Sơn kết nạp 5 học sinh, nâng tổng số "
+        "học sinh được kết nạp từ năm 2018 đến nay lên 47 em. Trường có 1.250 học sinh."
+    )
+    facts = extract_facts(_written("tay-son", "Tây Sơn kết nạp học sinh", "2023-05-20", body))
+    assert [(f.figure, f.kind) for f in facts] == [
+        ("5 học sinh", "ket_nap"),
+        ("47 em", "ket_nap"),
+        ("1.250 học sinh", "khac"),
+    ]
+    assert [f.year_from for f in facts[:2]] == [2022, 2018]
+
+
 PROVINCE_REPORT = _written(
     "hoa-son",
     "Toàn tỉnh kết nạp 288 đảng viên trong 6 tháng",

@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 from bot.errors import EmptySourceError, IngestError, SourceTooLargeError, UnsupportedSourceError
 from ingest.chunking import chunk_article, chunk_spans, split_sentences
 from ingest.clean import clean_text
-from ingest.loaders import LoadLimits, decode, expand_source, load, load_bytes, publisher_of
+from ingest.loaders import (
+    LoadLimits,
+    decode,
+    expand_source,
+    load,
+    load_bytes,
+    load_html,
+    publisher_of,
+)
 from ingest.metadata import extract_metadata, parse_date
 from ingest.models import RawDocument
 from ingest.pipeline import article_id_for, prepare
@@ -75,6 +83,24 @@ def test_html_main_text_is_extracted_and_scripts_dropped() -> None:
     assert "95 đảng viên" in raw.text
     assert "alert" not in raw.text and "<" not in raw.text
     assert raw.title == "Mường Ảng kết nạp đảng viên"
+
+
+def test_html_paragraphs_are_separated_as_in_text_files_and_a_list_stays_with_its_intro() -> None:
+    html = (
+        "<html><body><article><h1>Tây Sơn phát triển đảng viên</h1>"
+        "<p>Năm 2023, Đảng bộ huyện Tây Sơn kết nạp 120 đảng viên mới, đạt 104% chỉ tiêu.</p>"
+        "<p>Để đạt kết quả trên, Huyện ủy đã thực hiện nhiều giải pháp:</p>"
+        "<ul><li>Giao chỉ tiêu cho từng chi bộ;</li><li>Phân công đảng viên kèm cặp.</li></ul>"
+        "<p>Bên cạnh đó, công tác phát triển đảng viên vẫn còn khó khăn.</p>"
+        "</article></body></html>"
+    )
+    paragraphs = load_html(html, "a.html").text.split("\n\n")
+    assert paragraphs[1].startswith("Năm 2023") and paragraphs[3].startswith("Bên cạnh đó")
+    assert paragraphs[2].split("\n") == [
+        "Để đạt kết quả trên, Huyện ủy đã thực hiện nhiều giải pháp:",
+        "- Giao chỉ tiêu cho từng chi bộ;",
+        "- Phân công đảng viên kèm cặp.",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -81,9 +81,15 @@ class ArticleView:
         return lo if lo < len(self.spans) else None
 
 
-def sentence_terms(text: str) -> tuple[frozenset[str], frozenset[str]]:
+def spell_out(text: str) -> str:
+    """The text with its abbreviations written out ("ĐV" → "đảng viên")."""
     if SPELLED_OUT_RE.search(text):
-        text = SPELLED_OUT_RE.sub(lambda m: f" {SPELLED_OUT[m.group()]} ", text)
+        return SPELLED_OUT_RE.sub(lambda m: f" {SPELLED_OUT[m.group()]} ", text)
+    return text
+
+
+def sentence_terms(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    text = spell_out(text)
     syllables = keys(text)
     folded = WORD_RE.findall(fold(text))  # the same words, folded in one pass
     if len(folded) != len(syllables):

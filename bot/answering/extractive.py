@@ -5,8 +5,9 @@ fitted ranker (``ranker.py``) turns its features (``features.py``) into the prob
 answers. The decision is a few named steps, each of which ``explain`` can show:
 
 1. **mismatch** — a candidate about another year than the one asked (it names other years, its
-   figures are of another period, or the article never mentions the year), or from an article
-   that names none of the places the question names, cannot be the answer;
+   figures are of another period, or the article never mentions the year), from an article
+   that names none of the places the question names, or from one that never names the part of
+   those counted that a figure question asks about ("nữ", "có đạo"), cannot be the answer;
 2. **threshold** — the best remaining candidate must be likely enough, else the answer is an
    honest refusal (saying which year is not reported, and what is, when that was the reason);
    so too when what remains is scraps of a report about another year: a sentence set aside for
@@ -31,6 +32,7 @@ from bot.answering.candidates import (
     Candidate,
     build_view,
     candidates,
+    spell_out,
 )
 from bot.answering.compose import (
     MAX_QUOTE_CHARS,
@@ -40,7 +42,13 @@ from bot.answering.compose import (
     pick_answer,
     shorten,
 )
-from bot.answering.fact_question import question_spec, score_fact
+from bot.answering.fact_question import (
+    Spec,
+    folded_text,
+    other_period,
+    question_spec,
+    score_fact,
+)
 from bot.answering.features import (
     INDEX,
     QuestionTerms,
@@ -52,6 +60,7 @@ from bot.answering.question import Query
 from bot.answering.ranker import Ranker, load_ranker
 from bot.answering.signals import CHECKABLE, kinds_held
 from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Citation, Evidence
+from ingest.fact_kinds import segments_named
 
 if TYPE_CHECKING:
     from index.facts import FactStore
@@ -70,7 +79,7 @@ class Scored:
     candidate: Candidate
     row: list[float]
     probability: float
-    mismatch: str | None = None  # "period" or "place"
+    mismatch: str | None = None  # "period", "place" or "segment"
 
 
 @dataclass
@@ -95,6 +104,14 @@ def mismatch(query: Query, row: Sequence[float]) -> str | None:
     ):
         return "period"
     return None
+
+
+def segment_missing(query: Query, spec: Spec, text: str) -> bool:
+    """A figure about a part of those counted is asked ("bao nhiêu đảng viên nữ") and ``text``
+    (an article) never names that part: whatever it counts, it is not that part."""
+    if not spec.segments or not {"count", "share"} & set(query.answer_types):
+        return False
+    return not segments_named(folded_text(spell_out(text))) & set(spec.segments)
 
 
 def _off_measure(row: Sequence[float]) -> bool:
@@ -161,8 +178,18 @@ class ExtractiveAnswerer:
             return Ranking(query)  # no word of the question occurs in any article
         cands = candidates(evidence, self.view_of)
         rows = featurize(query, terms, cands, self._facts_of)
+        spec = question_spec(query)
+        unnamed: dict[str, bool] = {}
+        for c in cands:
+            if c.view.article_id not in unnamed:
+                unnamed[c.view.article_id] = segment_missing(query, spec, c.view.text)
         scored = [
-            Scored(c, row, self.ranker.probability(row), mismatch(query, row))
+            Scored(
+                c,
+                row,
+                self.ranker.probability(row),
+                mismatch(query, row) or ("segment" if unnamed[c.view.article_id] else None),
+            )
             for c, row in zip(cands, rows, strict=True)
         ]
         scored.sort(key=lambda s: (-s.probability, s.candidate.rank, s.candidate.start))
@@ -219,11 +246,26 @@ class ExtractiveAnswerer:
             used = sum(len(c.candidate.text) for c in chosen)
             return used + len(s.candidate.text) <= settings.max_chars
 
+        def off_focus(s: Scored) -> bool:
+            """The best sentence names what a "what …" question asks about ("khó khăn") and
+            ``s`` neither does nor follows it in its paragraph: about something else (the
+            solutions), not the difficulties the best sentence announces."""
+            if top.row[INDEX["focus"]] == 0 or s.row[INDEX["focus"]] > 0:
+                return False
+            c, t = s.candidate, top.candidate
+            follows = (
+                same(s)
+                and c.index > t.last
+                and c.view.paragraph[c.index] == t.view.paragraph[t.last]
+            )
+            return not follows
+
         if how and settings.ratio_list > 0:
             lists = [
                 s
                 for s in eligible
                 if s.candidate.last > s.candidate.index
+                and not off_focus(s)
                 and s.probability >= settings.ratio_list * top.probability
             ]
             if lists and lists[0] is not top:
@@ -256,6 +298,8 @@ class ExtractiveAnswerer:
             if s in chosen or overlaps(s) or not fits(s):
                 continue
             ratio = s.probability / top.probability
+            if how and off_focus(s):
+                continue
             if (
                 ratio >= settings.ratio
                 or (how and same(s) and distance(s) <= settings.adjacent
@@ -376,8 +420,15 @@ class ExtractiveAnswerer:
         citations = [citation_for(n, q) for n, q in enumerate(quotes, start=1)]
         lines: list[str] = []
         handicap = self.ranker.selection.direct_handicap
+        spec = question_spec(query)
+        # The direct line states the answer: never a figure the fact table dates to another
+        # period than the one asked, even when its sentence is quoted for context.
+        stated = [
+            [p for p in picks if not self._of_other_period(s.candidate, p.start, spec)]
+            for s, picks in zip(ordered, picks_by_quote, strict=True)
+        ]
         direct = max(
-            ((n, picks) for n, picks in enumerate(picks_by_quote, start=1) if picks),
+            ((n, picks) for n, picks in enumerate(stated, start=1) if picks),
             key=lambda item: max(p.score for p in item[1]) - handicap * (item[0] - 1),
             default=None,
         )
@@ -420,6 +471,10 @@ class ExtractiveAnswerer:
     def _fact_for(self, c: Candidate, offset: int) -> Fact | None:
         """The fact-table entry for a figure at ``offset`` in a candidate's text."""
         return self._fact_at(c.view.article_id, c.start + offset)
+
+    def _of_other_period(self, c: Candidate, offset: int, spec: Spec) -> bool:
+        fact = self._fact_for(c, offset)
+        return fact is not None and other_period(fact, spec)
 
     def _fact_at(self, article_id: str, offset: int) -> Fact | None:
         return next((f for f in self._facts_of(article_id) if f.figure_start == offset), None)

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from bot.answering.question import Query
 from index.lexical import STOPWORDS
+from ingest.fact_kinds import RECRUIT_UNITS
 from ingest.facts import STOCK_BEFORE_RE, Fact
 from ingest.lexicon import (
     ACHIEVED_ACCENTED_RE,
@@ -155,6 +156,16 @@ def years_overlap(fact: Fact, years: Sequence[int]) -> bool | None:
         return None
     low = fact.year_from if fact.year_from is not None else -10_000
     high = fact.year_to if fact.year_to is not None else 10_000
+    # Spans that only meet at an end are consecutive terms or school years ("2021-2022" and
+    # "2022-2023", "2015-2020" and "2020-2025"), not the same period.
+    if (
+        min(years) < max(years)
+        and fact.year_from is not None
+        and fact.year_to is not None
+        and low < high
+        and (high == min(years) or low == max(years))
+    ):
+        return False
     return low <= max(years) and high >= min(years)
 
 
@@ -198,6 +209,9 @@ def score_fact(fact: Fact, spec: Spec) -> float | None:
         score += 2
     else:
         return None
+    recruits = _recruits_asked(fact, spec)
+    if recruits is not None:
+        score += 1 if recruits else -1
     if fact.kind in PEOPLE_KINDS or fact.kind == spec.kind:
         if spec.segments and fact.kind in PEOPLE_KINDS:
             if fact.segment not in spec.segments:
@@ -242,6 +256,16 @@ def score_fact(fact: Fact, spec: Spec) -> float | None:
     return score
 
 
+def _recruits_asked(fact: Fact, spec: Spec) -> bool | None:
+    """For a figure of new members counted by what they were ("kết nạp 5 học sinh"): whether
+    the question counts them so ("bao nhiêu học sinh"), not as members ("bao nhiêu đảng
+    viên"). None for other figures, and for "em", which stands for whoever the text means."""
+    unit = fold(fact.unit or "")
+    if unit not in RECRUIT_UNITS or unit == "em":
+        return None
+    return spec.unit is not None and unit.startswith(spec.unit.split()[0])
+
+
 def exact_match(fact: Fact, spec: Spec) -> bool:
     """Whether a fact is what a single-figure question asks, on every count: its kind, the part
     of those counted, a share or a count, plan or result, yearly or not, and a period that
@@ -255,7 +279,7 @@ def exact_match(fact: Fact, spec: Spec) -> bool:
         return False
     if (fact.measure == "percent") != spec.percent or fact.target != spec.target:
         return False
-    if fact.per_year != spec.per_year:
+    if fact.per_year != spec.per_year or _recruits_asked(fact, spec) is False:
         return False
     if wider_than_asked(fact, spec):
         return False
