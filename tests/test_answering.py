@@ -893,16 +893,13 @@ Các chi bộ phân công đảng viên kèm cặp từng quần chúng ưu tú.
 """
 
 
-@pytest.fixture(scope="module")
-def part_bot(
-    tmp_path_factory: pytest.TempPathFactory, embedder: CountingEmbedder
-) -> Iterator[Tinbot]:
+@pytest.fixture
+def part_bot(tmp_path: Path, embedder: CountingEmbedder) -> Iterator[Tinbot]:
     from bot.settings import Settings
 
-    folder = tmp_path_factory.mktemp("part")
-    (folder / "bac_son.txt").write_text(UNREPORTED_PART_ARTICLE, encoding="utf-8")
-    with Tinbot(Settings(data_dir=folder / "data"), embedder) as service:
-        service.ingest([str(folder)])
+    (tmp_path / "bac_son.txt").write_text(UNREPORTED_PART_ARTICLE, encoding="utf-8")
+    with Tinbot(Settings(data_dir=tmp_path / "data"), embedder) as service:
+        service.ingest([str(tmp_path / "bac_son.txt")])
         yield service
 
 
