@@ -295,11 +295,9 @@ class ExtractiveAnswerer:
         for s in eligible[1:]:
             if len(chosen) >= budget:
                 break
-            if s in chosen or overlaps(s) or not fits(s):
+            if s in chosen or overlaps(s) or not fits(s) or (how and off_focus(s)):
                 continue
             ratio = s.probability / top.probability
-            if how and off_focus(s):
-                continue
             if (
                 ratio >= settings.ratio
                 or (how and same(s) and distance(s) <= settings.adjacent
