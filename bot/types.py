@@ -57,6 +57,8 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     # The facts a fact-table answer states (front ends may chart them); empty otherwise.
     figures: list[Fact] = field(default_factory=list)
+    # The citation (its n) whose figure the answer's direct line states, when it has one.
+    lead: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

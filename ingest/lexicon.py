@@ -381,6 +381,20 @@ TOTAL_CUES: tuple[str, ...] = (
     " add up ",
 )
 
+# Counting nouns (folded) that count people. A comparison or a total sets figures side by side
+# only when they count the same thing: those of one group below, or any people when the
+# question counts people in general ("bao nhiêu người", "bao nhiêu học viên").
+PERSON_NOUNS: frozenset[str] = frozenset(
+    "dang vien|quan chung uu tu|quan chung|dong chi|nguoi|can bo|dan quan|chuyen vien|hoc vien|"
+    "hoi vien|doan vien|hoc sinh|sinh vien|cong nhan|em".split("|")
+)
+ANY_PERSON_NOUNS: frozenset[str] = frozenset({"nguoi", "hoc vien"})
+COUNTED_ALIKE: tuple[frozenset[str], ...] = (
+    # Members first. Admitted "quần chúng ưu tú" are the new members.
+    frozenset({"dang vien", "quan chung uu tu", "quan chung", "dong chi"}),
+    frozenset({"hoc sinh", "em"}),
+)
+
 # "Tổng số đảng viên của A và B": a total asked of two places.
 TOTAL_OF_BOTH_RE = re.compile(r"\btong so\b.* cua .* va ")
 # The opening of an item of a list written as paragraphs: "Thứ nhất, …", "Hai là, …" (not the

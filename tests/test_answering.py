@@ -31,7 +31,7 @@ from bot.answering.features import (
     question_terms,
     specific_place,
 )
-from bot.answering.multi import answer_multi, is_multi, split_parts
+from bot.answering.multi import answer_multi, counted_alike, is_multi, split_parts
 from bot.answering.question import Query, analyse
 from bot.answering.ranker import WEIGHTS_PATH, Ranker, Selection, load_ranker
 from bot.answering.signals import kinds_held, person_names, years_in
@@ -425,6 +425,9 @@ MULTI_QUESTION = "Cộng lại, huyện Sơn Động và huyện Lục Nam kết
         # taken at its word.
         (("Đảng bộ huyện Lục Nam (tỉnh Bắc Giang) kết nạp 120 đảng viên mới.", "tỉnh Bắc Giang"),
          ["- huyện Sơn Động: 175 đảng viên [1]", "- huyện Lục Nam: 120 đảng viên [2]"], True),
+        # The part's best sentence counts workers, not members: shown, nothing added.
+        (("Huyện Lục Nam có 203 công nhân được kết nạp.", "huyện Lục Nam"),
+         ["- huyện Sơn Động: 175 đảng viên [1]", "- huyện Lục Nam: 203 công nhân [2]"], False),
     ],
 )  # fmt: skip
 def test_a_total_adds_only_the_asked_places_figures(
@@ -448,6 +451,62 @@ def test_a_total_adds_only_the_asked_places_figures(
     assert ("Cộng lại:" in answer.text) is summed
     assert ("Không cộng hay so sánh" in answer.text) is not summed
     assert [c.quote for c in answer.citations] == [SON_DONG[0], second[0]]
+
+
+def test_each_part_states_the_figure_its_own_answer_leads_with() -> None:
+    """A part's answer may quote a sentence for context before the one its direct line states
+    ("203 công nhân … chiếm 52,2%" before the table's 389): the part's figure is the direct
+    line's."""
+    context = "Năm 2023 có 203 công nhân được kết nạp, chiếm 52,2% tổng số đảng viên kết nạp."
+    table = "Năm 2023 — Số đảng viên kết nạp: 389."
+    calls: list[str] = []
+
+    def answer_one(query: Query) -> Answer:
+        calls.append(query.text)
+        if len(calls) == 1:
+            quote = SON_DONG[0]
+            return Answer(
+                query.text,
+                quote,
+                False,
+                [Citation(1, "a1", "Tin", None, "/a.txt", quote, 0, len(quote))],
+            )
+        cited = [
+            Citation(n, "a2", "Tin", None, "/b.txt", q, 0, len(q))
+            for n, q in enumerate([context, table], start=1)
+        ]
+        return Answer(query.text, "389 [2]", False, cited, lead=2)
+
+    question = (
+        "Huyện Sơn Động và Khối Doanh nghiệp tỉnh Bắc Ninh, nơi nào kết nạp nhiều đảng viên hơn?"
+    )
+    answer = answer_multi(analyse(question), "compare", answer_one)
+    assert answer is not None
+    assert "- Khối Doanh nghiệp tỉnh Bắc Ninh: 389 [2]" in answer.text
+    assert "Bắc Ninh nhiều hơn: 389 so với 175 đảng viên." in answer.text
+    assert [c.quote for c in answer.citations] == [SON_DONG[0], table]
+
+
+@pytest.mark.parametrize(
+    ("units", "head", "alike"),
+    [
+        ({"đảng viên", ""}, "dang vien", True),
+        ({"đảng viên", "quần chúng ưu tú"}, "dang vien", True),  # admitted: the new members
+        ({"đảng viên", "công nhân"}, "dang vien", False),  # workers among the new members
+        ({"học sinh", "em"}, "em", True),
+        ({"em", "quần chúng ưu tú"}, "em", True),  # the pupils admitted may be they
+        ({"em", "công nhân"}, "em", False),
+        ({"sinh viên", "quần chúng ưu tú"}, "hoc vien", True),  # a class's attendees
+        ({"sinh viên", "quần chúng ưu tú"}, None, True),  # "bao nhiêu người"
+        ({"sinh viên", "quần chúng ưu tú"}, "dang vien", False),
+        ({"lớp", "quần chúng ưu tú"}, "hoc vien", False),
+        ({"%", "đảng viên"}, None, False),
+    ],
+)  # fmt: skip
+def test_only_figures_counting_the_same_thing_are_added_or_compared(
+    units: set[str], head: str | None, alike: bool
+) -> None:
+    assert counted_alike(units, head) is alike
 
 
 def test_one_place_is_not_a_comparison() -> None:

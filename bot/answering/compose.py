@@ -17,7 +17,13 @@ from bot.answering.question import Query
 from bot.answering.signals import person_names
 from bot.types import Citation, Evidence
 from ingest.facts import Fact
-from ingest.lexicon import DOCUMENT_CODE_RE, DOCUMENT_NAME_RE, YEAR_RE
+from ingest.lexicon import (
+    ANY_PERSON_NOUNS,
+    DOCUMENT_CODE_RE,
+    DOCUMENT_NAME_RE,
+    PERSON_NOUNS,
+    YEAR_RE,
+)
 from ingest.numbers import Number, find_numbers
 from ingest.vietnamese import fold, keys, with_bigrams
 
@@ -96,6 +102,9 @@ def pick_figures(query: Query, text: str, facts: Sequence[tuple[int, float]] = (
         if head and unit and unit.startswith(head.split()[0]):
             score += 2
         elif head and head.startswith("dang vien") and unit.startswith("quan chung"):
+            score += 1.5
+        elif head in ANY_PERSON_NOUNS and unit in PERSON_NOUNS:
+            # "bao nhiêu học viên": "285 sinh viên" answers it, "1 lớp" does not.
             score += 1.5
         if percent:
             score += 2 if want_share else -1

@@ -430,8 +430,10 @@ class ExtractiveAnswerer:
             key=lambda item: max(p.score for p in item[1]) - handicap * (item[0] - 1),
             default=None,
         )
+        lead = None
         if direct is not None:
             n, picks = direct
+            lead = n
             s = ordered[n - 1]
             fact = self._fact_for(s.candidate, picks[0].start)
             lines.append(direct_line(picks, n, fact))
@@ -450,6 +452,7 @@ class ExtractiveAnswerer:
             refused=False,
             citations=citations,
             language=query.language,
+            lead=lead,
         )
 
     def fact_scores(

@@ -18,8 +18,16 @@ from bot.answering.compose import Pick, pick_figures
 from bot.answering.fact_question import folded_text
 from bot.answering.question import Query, analyse, entity_spans, folded_question
 from bot.types import Answer, Citation
-from ingest.lexicon import COMPARE_CUES, LEVEL_WORDS, TOTAL_CUES, YEAR_RE
-from ingest.numbers import format_number, parse_number
+from ingest.lexicon import (
+    ANY_PERSON_NOUNS,
+    COMPARE_CUES,
+    COUNTED_ALIKE,
+    LEVEL_WORDS,
+    PERSON_NOUNS,
+    TOTAL_CUES,
+    YEAR_RE,
+)
+from ingest.numbers import find_numbers, format_number, parse_number
 from ingest.vietnamese import fold
 
 # Where a question joins its places: "A và B", "A với B", "A, còn B".
@@ -155,6 +163,35 @@ def _place_name(place: str) -> str:
     return folded
 
 
+def _unit(pick: Pick) -> str:
+    """What a figure counts, as written: "203 công nhân" → "công nhân"; "" for a bare figure."""
+    if pick.kind == "share":
+        return "%"
+    number = next(iter(find_numbers(pick.text)), None)
+    return (number.unit or "").lower() if number else ""
+
+
+def counted_alike(units: set[str], head: str | None) -> bool:
+    """Whether figures of these counting nouns (written, "" for none) may be added or compared
+    when the question counts ``head`` (folded). "313 đảng viên" and "203 công nhân" may not: the
+    workers are a part of the new members. Asked how many pupils ("em"), "3 quần chúng ưu tú"
+    admitted may be they; asked how many people ("người", "học viên"), anyone counts."""
+    folded = {fold(u) for u in units} - {""}
+    if len(folded) <= 1:
+        return True
+    if not folded <= PERSON_NOUNS:
+        return False
+    if head is None or head in ANY_PERSON_NOUNS or head not in PERSON_NOUNS:
+        return True
+    members = COUNTED_ALIKE[0]
+
+    def fits(unit: str) -> bool:
+        alike = unit == head or any(unit in group and head in group for group in COUNTED_ALIKE)
+        return alike or (unit in members and head not in members)
+
+    return all(fits(unit) for unit in folded - ANY_PERSON_NOUNS)
+
+
 def answer_multi(
     query: Query,
     kind: str,
@@ -172,17 +209,19 @@ def answer_multi(
     parts = split_parts(query)
     if len(parts) < 2:
         return None
-    found: list[tuple[Part, Pick, Answer, str | None]] = []
+    found: list[tuple[Part, Pick, Citation, str | None]] = []
     for part in parts:
         sub_query = analyse(part.question)
         sub = answer_one(sub_query)
         if sub.refused or not sub.citations:
             return None
-        scores = fact_scores(sub_query, sub.citations[0]) if fact_scores else []
-        picks = pick_figures(sub_query, sub.citations[0].quote, scores)
+        # The figure the part's own answer states in its direct line, else its best quote's.
+        cited = sub.citations[(sub.lead or 1) - 1]
+        scores = fact_scores(sub_query, cited) if fact_scores else []
+        picks = pick_figures(sub_query, cited.quote, scores)
         if not picks:
             return None
-        place = place_at(sub.citations[0], picks[0].start) if place_at else None
+        place = place_at(cited, picks[0].start) if place_at else None
         asked = _place_name(part.label)
         other = (
             place
@@ -191,17 +230,17 @@ def answer_multi(
             # The table may give a figure the wider place of its sentence ("Đảng bộ xã Cư Đrăm
             # (huyện Krông Bông, tỉnh Đắk Lắk) hiện có 210 đảng viên"): a quote that names the
             # asked place is taken at its word.
-            and f" {asked} " not in folded_text(sub.citations[0].quote)
+            and f" {asked} " not in folded_text(cited.quote)
             else None
         )
-        found.append((part, picks[0], sub, other))
+        found.append((part, picks[0], cited, other))
     english = query.language != "vi"
     citations: list[Citation] = []
     lines: list[str] = []
     values: list[float] = []
-    for part, pick, sub, other in found:
+    for part, pick, cited, other in found:
         n = len(citations) + 1
-        citations.append(replace(sub.citations[0], n=n))
+        citations.append(replace(cited, n=n))
         number = parse_number(pick.text)
         values.append(number.value if number else float("nan"))
         if other is None:
@@ -216,11 +255,19 @@ def answer_multi(
                 f"- {part.label}: không tìm thấy số riêng; câu trích nêu {pick.text} "
                 f"của {other} [{n}]"
             )
+    units = {_unit(pick) for _, pick, *_ in found}
     if any(other for *_, other in found):
         lines.append(
             "Not added up or compared: a figure found is another place's."
             if english
             else "Không cộng hay so sánh: có số tìm được là của nơi khác."
+        )
+    elif not counted_alike(units, query.head):
+        counted = ", ".join(sorted(units - {""}))
+        lines.append(
+            f"Not added up or compared: the figures found count different things ({counted})."
+            if english
+            else f"Không cộng hay so sánh: các số tìm được đếm những thứ khác nhau ({counted})."
         )
     elif kind == "total" and all(v == v for v in values):
         total = sum(values)

@@ -80,6 +80,10 @@ def question_gap(text: str, start: int, end: int) -> bool:
     return bool(text[start:end].strip())
 
 
+def _abbreviation(token: str) -> bool:
+    return len(token) > 1 and token.isupper()
+
+
 def entity_spans(text: str) -> list[tuple[int, int]]:
     """Spans of runs of capitalised syllables ("Hà Nội", "Tuần Giáo", "Nui Thanh") that are not
     generic words, in ``nfc(text)``. Punctuation between two words ends a run: "Sơn Động (Bắc
@@ -99,8 +103,9 @@ def entity_spans(text: str) -> list[tuple[int, int]]:
             spans.append((run[0].start(), run[-1].end()))
             run = []
         capital = token[:1].isupper() and not token.isdigit()
-        if run and capital and (token.isupper() != run[-1].group().isupper()) and len(token) > 1:
-            # An abbreviation beside a name is a name of its own: "CĐ Hà Nội", "THPT Lê Lợi".
+        if run and capital and _abbreviation(token) != _abbreviation(run[-1].group()):
+            # An abbreviation beside a name is a name of its own: "CĐ Hà Nội", "THPT Lê Lợi"
+            # (a one-letter syllable is not one: "Ý Yên", "Ô Môn").
             spans.append((run[0].start(), run[-1].end()))
             run = []
         # A generic word cannot start a name but may continue one ("Núi Thành").
