@@ -36,6 +36,7 @@ _AGE_BEFORE_RE = re.compile(r"\bdo tuoi(?: tu)?\s*$")
 # "kết nạp vượt chỉ tiêu 9 đảng viên": by how many a quota was exceeded, not how many joined.
 _EXCESS_BEFORE_RE = re.compile(r"\bvuot(?: (?:muc|chi tieu|ke hoach|so voi chi tieu))?\s*$")
 _ONE_OF_RE = re.compile(r"\s*trong\b")
+_WHOLE_BEFORE_RE = re.compile(r"\btrong (?:tong )?so(?: cac)?\s*$")
 _CADRE_AFTER_RE = re.compile(r"\b(?:can bo|cong chuc)\b")
 # Where the words after a figure stop being about it: the next figure or parenthesis.
 _NEXT_FIGURE_RE = re.compile(r"[(\d]")
@@ -55,6 +56,8 @@ _UNIT_KINDS: list[tuple[tuple[str, ...], str]] = [
     (("can bo", "dan quan", "chuyen vien"), "can_bo"),
     (("tuoi",), "do_tuoi"),
 ]
+# Kinds that count things, not people: "chi bộ", "lớp", "thôn" …
+THING_KINDS = frozenset(kind for _, kind in _UNIT_KINDS) - {"can_bo", "do_tuoi"}
 PEOPLE_UNITS = frozenset({"dang vien", "quan chung uu tu", "quan chung", "dong chi", "nguoi"})
 # People counted by what they are, who join the Party from among them ("kết nạp 5 học sinh",
 # "lên 47 em"): an intake when the words say so, else not a count of members at all ("trường
@@ -213,10 +216,12 @@ def _main_count(
         # "Trong đó có 40 đảng viên nữ": the parts of the previous sentence's figure.
         return previous, True
     main = main or (people[0] if people else None)
-    after_listing = main is not None and "trong do" in fold(
-        sentence[main.number.end - offset : n_start]
-    )
-    return main, after_listing
+    if main is None or main.number.start - offset > n_start:
+        return main, False
+    between = fold(sentence[main.number.end - offset : n_start])
+    # "Trong số 957 đảng viên mới có 35 đảng viên thuộc …": the whole comes first.
+    whole_first = _WHOLE_BEFORE_RE.search(fold(sentence[: main.number.start - offset]))
+    return main, "trong do" in between or (whole_first is not None and " co " in f" {between} ")
 
 
 # --- shares ----------------------------------------------------------------------------------
@@ -293,11 +298,14 @@ def _classify_count(a: _Around) -> Draft | None:
     if a.number.unit is None:
         return _classify_bare(a)
     after = a.number.end - a.offset
-    if _ONE_OF_RE.match(fold(a.sentence[after : after + 8])):
+    if a.number.value == 1 and _ONE_OF_RE.match(fold(a.sentence[after : after + 8])):
         return None  # "là 1 trong 37 đảng viên": one person, not a figure
     segment = _segment(a.post)
     if a.unit in RECRUIT_UNITS:
-        admitted = "ket nap" in a.pre or "ket nap" in a.post or "vao dang" in a.post
+        # The clause's verb may follow another figure: "12 em trong số 56 đoàn viên nói trên
+        # được kết nạp".
+        rest = fold(a.sentence[after : clause_bounds(a.sentence, after)[1]])
+        admitted = "ket nap" in a.pre or "ket nap" in rest or "vao dang" in rest
         return Draft(a.number, "ket_nap" if admitted else "khac", segment, a.target and admitted)
     if a.unit is not None and a.unit not in PEOPLE_UNITS:
         kind = _unit_kind(a.unit) or "khac"

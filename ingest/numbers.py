@@ -45,8 +45,9 @@ _DATE_RE = re.compile(
 # Document numbers and identifiers: "số 04-NQ/TU", "Quyết định sô 1090/2023", "Nghị quyết 04",
 # "Tổ dân phố số 22". "sô" is a common typo of "số" in scraped text.
 _CODE_RE = re.compile(
-    # "tổng số 3.442", "thiểu số 106" are words ending in "số", not identifiers.
-    r"(?:(?<!thiểu )(?<!tổng )(?<!con )\b(?:số|sô)"
+    # "tổng số 3.442", "thiểu số 106", "trong số 957 đảng viên" are words ending in "số", not
+    # identifiers.
+    r"(?:(?<!thiểu )(?<!tổng )(?<!con )(?<!trong )\b(?:số|sô)"
     r"|\b(?:Nghị quyết|Quyết định|Chỉ thị|Kết luận|Thông tư|Nghị định|Điều|Khoản|Quy định"
     r"|Hướng dẫn|Công văn))\s*:?\s*\d[\w./-]*",
     re.IGNORECASE,

@@ -341,6 +341,12 @@ def test_a_list_is_cut_between_items_around_its_figure() -> None:
         ("Trong số 135 người được kết nạp có bao nhiêu người dân tộc thiểu số?",
          "Trong số 135 người được kết nạp, có 70 đảng viên là người dân tộc thiểu số.",
          ["70 đảng viên"]),
+        # Pupils are counted as "em"; a class's attendees are people, not classes.
+        ("Năm 2024 có bao nhiêu học sinh được kết nạp?",
+         "Kết quả, 56 người được kết nạp, trong đó 12 em là học sinh.", ["12 em"]),
+        ("Lớp bồi dưỡng tháng 3/2024 có bao nhiêu học viên?",
+         "Tổ chức 1 lớp bồi dưỡng vào tháng 3/2024 với 285 sinh viên tham dự.",
+         ["285 sinh viên"]),
     ],
 )  # fmt: skip
 def test_figures_picked_for_the_direct_line(
@@ -929,6 +935,24 @@ def test_a_student_figure_answers_how_many_students_not_how_many_members() -> No
     workers_score = score_fact(workers, how_many_workers)
     assert workers_score is not None
     assert workers_score > (score_fact(workers, how_many_members) or 0)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Chi bộ thôn Cư Dhắt đã kết nạp được mấy đảng viên?", "ket_nap"),
+        ("Lớp bồi dưỡng năm 2021 có bao nhiêu học viên là sinh viên?", None),
+        ("Xã Tú Lý có bao nhiêu chi bộ?", "chi_bo"),
+        ("Năm 2021 huyện mở mấy lớp bồi dưỡng?", "lop_boi_duong"),
+        ("Bao nhiêu thôn bản ở Tuần Giáo có chi bộ độc lập?", "chi_bo"),
+    ],
+)
+def test_a_question_counting_people_asks_no_count_of_things(
+    question: str, kind: str | None
+) -> None:
+    from bot.answering.fact_question import question_spec
+
+    assert question_spec(analyse(question)).kind == kind
 
 
 def test_abbreviated_ethnic_minorities_name_the_part_asked() -> None:

@@ -223,6 +223,23 @@ def test_students_and_workers_admitted_are_new_members_and_a_schools_roll_is_not
     assert [f.year_from for f in facts[:2]] == [2022, 2018]
 
 
+def test_a_part_named_after_its_whole_is_of_the_wholes_kind() -> None:
+    body = (
+        "Toàn tỉnh kết nạp 957 đảng viên mới. Trong số 957 đảng viên mới có 35 đảng viên thuộc "
+        "lớp trẻ. Kết quả, 56 người được kết nạp là đoàn viên. Đáng chú ý, 12 em trong số 56 "
+        "đoàn viên nói trên được kết nạp theo mô hình mới. Anh là 1 trong 37 đảng viên trẻ."
+    )
+    facts = extract_facts(_written("ben-son", "Bến Sơn kết nạp đảng viên", "2019-09-17", body))
+    assert [(f.figure, f.kind) for f in facts if f.kind == "ket_nap"] == [
+        ("957 đảng viên", "ket_nap"),
+        ("957 đảng viên", "ket_nap"),
+        ("35 đảng viên", "ket_nap"),
+        ("56 người", "ket_nap"),
+        ("12 em", "ket_nap"),
+    ]
+    assert not [f for f in facts if f.value == 1]  # one person, not a figure
+
+
 PROVINCE_REPORT = _written(
     "hoa-son",
     "Toàn tỉnh kết nạp 288 đảng viên trong 6 tháng",

@@ -133,6 +133,8 @@ def test_dates_times_and_document_numbers_are_skipped(text: str) -> None:
 def test_words_ending_in_so_do_not_hide_the_figure_after_them() -> None:
     numbers = find_numbers("trong tổng số 3.442 đảng viên; dân tộc thiểu số 106, nữ 76")
     assert [n.value for n in numbers] == [3442.0, 106.0, 76.0]
+    numbers = find_numbers("Trong số 957 đảng viên mới có 35 đảng viên")
+    assert [n.value for n in numbers] == [957.0, 35.0]
 
 
 def test_from_without_a_range_is_not_part_of_the_figure() -> None:

@@ -153,6 +153,7 @@ def test_figure_share_and_total(question: str, figure: bool, percent: bool, tota
         ("Mường Ảng kết nạp đảng viên đạt bao nhiêu phần trăm kế hoạch?", "%"),
         (EN_TUAN_GIAO, "dang vien"),
         ("Năm 2021 Tuần Giáo kết nạp được bao nhiêu?", None),  # nothing counted is named
+        ("How many Cam Lo students were admitted in 2024?", "hoc sinh"),  # not the name
         (KHO_KHAN, None),
         misread("So sánh số đảng viên kết nạp của huyện Tuần Giáo và thành phố Lai Châu",
                 "dang vien", reason="'so sánh' (compare) folds to 'so sanh', read as 'số sanh'"),

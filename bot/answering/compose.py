@@ -19,6 +19,7 @@ from bot.types import Citation, Evidence
 from ingest.facts import Fact
 from ingest.lexicon import (
     ANY_PERSON_NOUNS,
+    COUNTED_ALIKE,
     DOCUMENT_CODE_RE,
     DOCUMENT_NAME_RE,
     PERSON_NOUNS,
@@ -103,6 +104,8 @@ def pick_figures(query: Query, text: str, facts: Sequence[tuple[int, float]] = (
             score += 2
         elif head and head.startswith("dang vien") and unit.startswith("quan chung"):
             score += 1.5
+        elif head and any(unit in group and head in group for group in COUNTED_ALIKE):
+            score += 2  # "bao nhiêu học sinh": "12 em"
         elif head in ANY_PERSON_NOUNS and unit in PERSON_NOUNS:
             # "bao nhiêu học viên": "285 sinh viên" answers it, "1 lớp" does not.
             score += 1.5

@@ -133,9 +133,14 @@ _HEAD_SO_RE = re.compile(r"\b(?:tong so|so luong|so)\s+((?:[a-z]+\s?){1,2})")
 _HEAD_STOP = frozenset("nguoi la co duoc thi vao cua trong o the did do does".split())
 
 
-def _head(folded_question: str) -> str | None:
+def _head(folded_question: str, names: tuple[str, ...] = ()) -> str | None:
     """The counted noun: "kết nạp bao nhiêu đảng viên" → "dang vien"; "mấy lớp" → "lop";
-    "tổng số đảng viên … là bao nhiêu" → "dang vien"."""
+    "tổng số đảng viên … là bao nhiêu" → "dang vien". A name (folded, from ``names``) before
+    it is not it: "how many Cam Lo students" → "hoc sinh"."""
+    for name in names:
+        folded_question = re.sub(
+            rf"\b((?:bao nhieu|how many|may)\s+){re.escape(name)}\b", r"\1", folded_question
+        )
     for pattern in (_HEAD_RE, _HEAD_SO_RE):
         match = pattern.search(folded_question)
         if not match:
@@ -286,6 +291,7 @@ def analyse(question: str) -> Query:
                 rf"\b{re.escape(en)}\b", f"{vi},", search_text, flags=re.IGNORECASE
             )
     named = named_places(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text))
+    entities = _entities(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text))
     return Query(
         text=question,
         language=language,
@@ -299,11 +305,11 @@ def analyse(question: str) -> Query:
             or bool(re.search(r" how many .* (?:have|has|are there) ", folded))
         )
         and not any(v in folded for v in (" ket nap ", " admit", " phat trien ")),
-        head=_head(fold(search_text)),
+        head=_head(fold(search_text), entities),
         asks_target=any(f" {m} " in folded for m in TARGET_CUES),
         focus=None if language == "en" else _focus(folded.strip()),
         years=asked_years(question),
-        entities=_entities(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text)),
+        entities=entities,
         places=tuple(dict.fromkeys(name for name, _ in named)),
         name_levels=tuple(level for _, level in named),
         search_text=search_text,
