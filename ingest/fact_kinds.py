@@ -56,8 +56,6 @@ _UNIT_KINDS: list[tuple[tuple[str, ...], str]] = [
     (("can bo", "dan quan", "chuyen vien"), "can_bo"),
     (("tuoi",), "do_tuoi"),
 ]
-# Kinds that count things, not people: "chi bộ", "lớp", "thôn" …
-THING_KINDS = frozenset(kind for _, kind in _UNIT_KINDS) - {"can_bo", "do_tuoi"}
 PEOPLE_UNITS = frozenset({"dang vien", "quan chung uu tu", "quan chung", "dong chi", "nguoi"})
 # People counted by what they are, who join the Party from among them ("kết nạp 5 học sinh",
 # "lên 47 em"): an intake when the words say so, else not a count of members at all ("trường

@@ -937,24 +937,6 @@ def test_a_student_figure_answers_how_many_students_not_how_many_members() -> No
     assert workers_score > (score_fact(workers, how_many_members) or 0)
 
 
-@pytest.mark.parametrize(
-    ("question", "kind"),
-    [
-        ("Chi bộ thôn Cư Dhắt đã kết nạp được mấy đảng viên?", "ket_nap"),
-        ("Lớp bồi dưỡng năm 2021 có bao nhiêu học viên là sinh viên?", None),
-        ("Xã Tú Lý có bao nhiêu chi bộ?", "chi_bo"),
-        ("Năm 2021 huyện mở mấy lớp bồi dưỡng?", "lop_boi_duong"),
-        ("Bao nhiêu thôn bản ở Tuần Giáo có chi bộ độc lập?", "chi_bo"),
-    ],
-)
-def test_a_question_counting_people_asks_no_count_of_things(
-    question: str, kind: str | None
-) -> None:
-    from bot.answering.fact_question import question_spec
-
-    assert question_spec(analyse(question)).kind == kind
-
-
 def test_abbreviated_ethnic_minorities_name_the_part_asked() -> None:
     from bot.answering.extractive import segment_missing
     from bot.answering.fact_question import question_spec

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from bot.answering.question import Query
 from index.lexical import STOPWORDS
-from ingest.fact_kinds import RECRUIT_UNITS, THING_KINDS
+from ingest.fact_kinds import RECRUIT_UNITS
 from ingest.facts import STOCK_BEFORE_RE, Fact
 from ingest.lexicon import (
     ACHIEVED_ACCENTED_RE,
@@ -25,7 +25,6 @@ from ingest.lexicon import (
     KIND_CUES,
     LIST_CUES,
     PER_YEAR_CUES,
-    PERSON_NOUNS,
     SEGMENT_CUES,
     TARGET_CUES,
     TOTAL_CUES,
@@ -96,19 +95,9 @@ def _terms(folded: str) -> frozenset[str]:
     return frozenset(tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)])
 
 
-def _asked_kind(kinds: list[str], head: str | None) -> str | None:
-    """The kind of figure asked. A question that counts people asks no count of things, whatever
-    else it names ("lớp bồi dưỡng … bao nhiêu học viên" counts people, not classes; "chi bộ thôn
-    … mấy đảng viên" counts members, not cells). ``kinds``: those the question's words cue,
-    the likeliest first."""
-    if head in PERSON_NOUNS:
-        kinds = [k for k in kinds if k not in THING_KINDS]
-    return kinds[0] if kinds else None
-
-
 def question_spec(query: Query, folded: str | None = None) -> Spec:
     folded = folded if folded is not None else folded_text(query.search_text)
-    kind = _asked_kind([k for cue, k in _KIND_CUES if cue.search(folded)], query.head)
+    kind = next((k for cue, k in _KIND_CUES if cue.search(folded)), None)
     segments = tuple(s for cue, s in _SEGMENT_CUES if cue.search(folded))
     achieved = (
         _ACHIEVED_ACCENTED.search(query.search_text.lower())
