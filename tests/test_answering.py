@@ -558,6 +558,8 @@ def test_a_year_the_articles_do_not_report_is_refused_saying_so(samples_bot: Tin
 def test_a_place_no_article_names_is_refused(samples_bot: Tinbot) -> None:
     answer = samples_bot.answer("Tỉnh Cao Bằng kết nạp bao nhiêu đảng viên mới trong năm 2023?")
     assert answer.refused and not answer.citations
+    # Typed as on a phone: the same place, the same refusal.
+    assert samples_bot.answer("tinh cao bang nam 2023 ket nap bao nhieu dang vien moi").refused
 
 
 def test_off_topic_questions_are_refused(samples_bot: Tinbot) -> None:

@@ -87,6 +87,16 @@ def test_language_and_accents(question: str, language: str, accented: bool) -> N
                 reason="the title 'Ông' opening the question is taken into the name"),
         # The glossary rewrites "Hanoi" as "Hà Nội", capitalised: still a name.
         ("How many party members does Hanoi have?", ("ha noi",), ()),
+        # Typed in lower case without accents: the level words still name the places.
+        ("tinh quang ngai nam 2019 ket nap bao nhieu dang vien moi", ("quang ngai",),
+         ("quang ngai",)),
+        ("dang bo xa cu dram huyen krong bong co bao nhieu dang vien",
+         ("cu dram", "krong bong"), ("cu dram", "krong bong")),
+        ("tuan giao ket nap bao nhieu dang vien", (), ()),  # no level word: no place
+        # A level word making a common word, or followed by the question's own words.
+        ("tinh hinh ket nap dang vien o xa hoi the nao", (), ()),
+        ("so voi ke hoach tinh giao thi dat bao nhieu", (), ()),
+        ("huyen da ket nap bao nhieu dang vien nam 2023", (), ()),
     ],
 )  # fmt: skip
 def test_entities_and_places(

@@ -269,6 +269,46 @@ def named_places(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+# Level words that, typed without accents or capitals, still name a place ("tinh quang ngai"),
+# and the syllables that cannot start the name after one: the words a question goes on with
+# ("xa da kết nạp"), and those making a common word with the level ("tình hình", "phương án",
+# "xã hội").
+_TYPED_LEVELS = ("thanh pho", "thi xa", "thi tran", "huyen", "tinh", "phuong", "xa", "tp")
+_NOT_NAME_START = STOPWORDS | frozenset(
+    "ket nap dang vien chi bo uy nam hoi hinh phap an than thuc huong tien hanh doi dan "
+    "giao".split()
+)
+
+
+def typed_places(folded: str) -> tuple[tuple[str, str], ...]:
+    """(name, level) for the places a question typed in lower case without accents names:
+    "tinh quang ngai nam 2019 …" → ("quang ngai", "tinh"). A name is the (at most two)
+    syllables after a level word, up to a word the question goes on with."""
+    tokens = folded.split()
+    found: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tokens):
+        level = next(
+            (lv for lv in _TYPED_LEVELS if tokens[i : i + len(lv.split())] == lv.split()), None
+        )
+        if level is None:
+            i += 1
+            continue
+        i += len(level.split())
+        name: list[str] = []
+        while i < len(tokens) and len(name) < 2:
+            token = tokens[i]
+            if not token.isalpha() or (token in _NOT_NAME_START and not name):
+                break
+            if name and (token in STOPWORDS or any(lv.split()[0] == token for lv in _TYPED_LEVELS)):
+                break
+            name.append(token)
+            i += 1
+        if name:
+            found.append((" ".join(name), level))
+    return tuple(found)
+
+
 def folded_question(question: str) -> str:
     """Folded words joined by single spaces, padded, with "%" kept as a word."""
     return (
@@ -292,6 +332,10 @@ def analyse(question: str) -> Query:
             )
     named = named_places(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text))
     entities = _entities(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text))
+    if language == "vi" and question == question.lower() and not is_accented(question):
+        # Typed as on a phone: no capitals mark the names, the level words still do.
+        named = typed_places(folded)
+        entities = tuple(name for name, _ in named)
     return Query(
         text=question,
         language=language,
