@@ -809,6 +809,38 @@ def test_plan_or_result_is_read_figure_by_figure_from_the_fact_table() -> None:
     assert plan == {"kết nạp 150 đảng viên/năm": 1.0, "đã kết nạp được 470 đảng viên": 0.0}
 
 
+def test_a_figure_the_fact_table_gives_the_asked_place_is_marked_so() -> None:
+    """A city's report lists its districts: the district's own line, not the city's total,
+    holds the figure the fact table gives the district asked about."""
+    from ingest.models import Article
+
+    text = (
+        "Thành phố Cần Thơ kết nạp 1.614 đảng viên\n\nTừ đầu năm 2017 đến nay, Đảng bộ thành phố "
+        "Cần Thơ đã kết nạp được 1.614 đảng viên mới.\n\n- Đảng bộ huyện Thới Lai: kết nạp 195 "
+        "đảng viên, đạt 102,6%;\n- Đảng bộ huyện Cờ Đỏ: kết nạp 123 đảng viên, đạt 68,3%."
+    )
+    article = Article("can-tho", "can-tho.md", "Thành phố Cần Thơ", "2017-09-01", None, text, "h")
+    view = build_view(article.article_id, article.title, article.date, article.text)
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id=article.article_id, title=article.title,
+        date=article.date, origin="a.md", text=text, start=0, end=len(text), score=1.0,
+    )  # fmt: skip
+    query = analyse("Huyện Thới Lai (TP Cần Thơ) kết nạp bao nhiêu đảng viên năm 2017?")
+    terms = question_terms(query, lambda ts, exact: dict.fromkeys(ts, 1), 10)
+    cands = candidates([evidence], lambda ev: view)
+    facts = extract_facts(article)
+    rows = featurize(query, terms, cands, lambda _: facts)
+    marked = {
+        c.text[:20]: row[INDEX["fact_place_match"]] for c, row in zip(cands, rows, strict=True)
+    }
+    assert marked == {
+        "Thành phố Cần Thơ kế": 0.0,
+        "Từ đầu năm 2017 đến ": 0.0,
+        "- Đảng bộ huyện Thới": 1.0,
+        "- Đảng bộ huyện Cờ Đ": 0.0,
+    }
+
+
 def test_how_questions_weigh_their_own_features_and_figure_questions_do_not() -> None:
     view = build_view("a", "Tiêu đề", None, HOW_ARTICLE)
     evidence = Evidence(

@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.answering.candidates import Candidate, sentence_terms
-from bot.answering.fact_question import exact_match, other_period, question_spec, score_fact
+from bot.answering.fact_question import (
+    exact_match,
+    name_of,
+    other_period,
+    question_spec,
+    score_fact,
+)
 from bot.answering.question import Query, boundary_pairs
 from bot.answering.signals import (
     CAPTION_RE,
@@ -102,6 +108,7 @@ FEATURES: tuple[str, ...] = (
     "place_specific",  # names the narrowest place asked about (by level): the unit asked about
     "place_other",  # names a place the question does not, while the question names one
     "content_context",  # cover_context of the question's words that are not names
+    "fact_place_match",  # a figure of the asked kind is, by the fact table, the place asked
 )
 # For a question that asks how, why or what was done (no figure, date or name asked), the
 # answer is the sentences that elaborate, not the ones that repeat the question: these
@@ -395,6 +402,10 @@ def featurize(
         # a sentence that also names the "mục tiêu" is a result); the sentence's words stand
         # in where it holds no figure of the asked kind.
         plan = all(f.target for f in kind_facts) if kind_facts else target
+        # Whose figures: "huyện Thới Lai: kết nạp 195" answers for Thới Lai, while the city's
+        # 1.614 in the same report does not.
+        placed = [fold(name_of(f.place)) for f in (kind_facts or facts) if f.place]
+        fact_place_match = specific is not None and specific in placed
         rows.append(
             [
                 cover,
@@ -458,6 +469,7 @@ def featurize(
                 cover_of(content, content_total, near_folded, view.title_folded)
                 if content
                 else 1.0,
+                float(fact_place_match),
             ]
         )
     best = max(covers) or 1.0
