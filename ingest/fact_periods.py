@@ -24,8 +24,9 @@ _PERIOD_RE = re.compile(
     rf"|(?:cuối|hết)\s+năm\s+(?P<ey>{_Y})))"
     # "năm 2022", "tháng 5/2020"
     rf"|(?P<year>\b(?:[Nn]ăm|tháng\s+\d{{1,2}}\s*/)\s*(?P<yy>{_Y}))"
-    # "5 năm qua", "đến nay", "hiện có"
-    rf"|(?P<recent>\b(?P<n>\d+)\s+năm\s+(?:qua|gần đây)\b)"
+    # "5 năm qua", "trong 3 năm", "sau 3 năm thực hiện": years up to the publication
+    rf"|(?P<recent>\b(?P<n>\d+)\s+năm\s+(?:qua|gần đây)\b"
+    rf"|\b(?:[Tt]rong|[Ss]au)\s+(?P<m>\d+)\s+năm\b(?!\s+(?:qua|gần đây)))"
     rf"|(?P<nowish>\b(?:[Đđ]ến nay|[Hh]iện nay|[Hh]iện có|^Hiện)\b)"
     r"|(?P<term>\b(?:đầu\s+)?[Nn]hiệm kỳ(?:\s+(?:này|tới|trước))?\b)"
 )
@@ -65,7 +66,7 @@ def periods(text: str, published: int | None) -> list[Period]:
             y_from = y_to = int(m.group("yy"))
         elif m.group("recent"):
             y_to = published
-            y_from = published - int(m.group("n")) if published else None
+            y_from = published - int(m.group("n") or m.group("m")) if published else None
         elif m.group("nowish"):
             y_from = y_to = published
             label = "đến nay"

@@ -32,6 +32,7 @@ The rules live by job: ``ingest.fact_kinds`` (kind, segment, target), ``ingest.f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from ingest.chunking import split_sentences
@@ -271,7 +272,8 @@ def _nearest_place(
     resolved: list[tuple[Mention, tuple[str, str]]], pos: int, sentence: str
 ) -> tuple[str, str] | None:
     """The place named nearest before the figure (a named one over a generic one in the same
-    clause), else the first after it."""
+    clause), else the first after it before a comma: "Pa Vệ Sủ dẫn đầu với 46 đảng viên, tiếp
+    đến là xã Thu Lũm với 38" does not make the 46 Thu Lũm's."""
     before = [(m, p) for m, p in resolved if m.end <= pos]
     if before:
         clause_start = clause_bounds(sentence, pos)[0]
@@ -283,7 +285,9 @@ def _nearest_place(
         if named and specific and specific[-1][0].start > named[-1][0].start:
             chosen = specific[-1]
         return chosen[1]
-    after = [(m, p) for m, p in resolved if m.start >= pos]
+    stop = re.search(r"[,;]", sentence[pos:])
+    clause_end = pos + stop.start() if stop else len(sentence)
+    after = [(m, p) for m, p in resolved if pos <= m.start < clause_end]
     return after[0][1] if after else None
 
 

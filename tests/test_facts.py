@@ -240,6 +240,22 @@ def test_a_part_named_after_its_whole_is_of_the_wholes_kind() -> None:
     assert not [f for f in facts if f.value == 1]  # one person, not a figure
 
 
+def test_a_stretch_of_years_counted_back_is_the_figures_own_period_and_place() -> None:
+    body = (
+        "Kết quả, năm 2023 toàn huyện kết nạp 172 đảng viên. Trong các xã, Pa Vệ Sủ là đơn vị "
+        "dẫn đầu với 46 đảng viên được kết nạp trong 3 năm, tiếp đến là xã Thu Lũm với 38 đảng "
+        "viên. Phường Đông Phong kết nạp 37 đảng viên trong 5 năm qua."
+    )
+    facts = extract_facts(_written("muong-te", "Huyện Mường Tè kết nạp", "2024-03-01", body))
+    assert [(f.figure, f.place, f.period, f.year_from, f.year_to) for f in facts] == [
+        ("172 đảng viên", "huyện Mường Tè", "năm 2023", 2023, 2023),
+        # Not the year of the sentence before; not the commune named after the comma.
+        ("46 đảng viên", "huyện Mường Tè", "trong 3 năm", 2021, 2024),
+        ("38 đảng viên", "xã Thu Lũm", "trong 3 năm", 2021, 2024),
+        ("37 đảng viên", "phường Đông Phong", "5 năm qua", 2019, 2024),
+    ]
+
+
 PROVINCE_REPORT = _written(
     "hoa-son",
     "Toàn tỉnh kết nạp 288 đảng viên trong 6 tháng",
