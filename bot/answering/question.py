@@ -241,9 +241,20 @@ def answer_types(folded_question: str) -> tuple[str, ...]:
 _BOUND_YEAR_RE = re.compile(
     r"\b(?:trước|sau|before|after|prior to)\s+(?:(?:năm|year)\s+)?((?:19|20)\d\d)\b", re.IGNORECASE
 )
-_LEVELS_FOLDED = tuple(
-    sorted({fold(w) for w in LEVEL_WORDS} | {"tp", "thanh pho", "tinh uy", "huyen uy"}, key=len)
-)[::-1]
+_LEVELS_WRITTEN: dict[str, set[str]] = {}
+_PARTY_LEVELS = (
+    "tp",
+    "thành phố",
+    "tỉnh ủy",
+    "huyện ủy",
+    "thành ủy",
+    "tỉnh uỷ",
+    "huyện uỷ",
+    "thành uỷ",
+)
+for _written in (*LEVEL_WORDS, *_PARTY_LEVELS):
+    _LEVELS_WRITTEN.setdefault(fold(_written), set()).add(_written.lower())
+_LEVELS_FOLDED = tuple(sorted({fold(w) for w in (*LEVEL_WORDS, *_PARTY_LEVELS)}, key=len))[::-1]
 
 
 def asked_years(question: str) -> tuple[str, ...]:
@@ -256,6 +267,7 @@ def named_places(text: str) -> tuple[tuple[str, str], ...]:
     """(name, level) for each name right after (or, in English word order, before) an
     administrative level word: "huyện Tuần Giáo" → ("tuan giao", "huyen"), both folded."""
     text = nfc(text)
+    accented = is_accented(text)
     found: list[tuple[str, str]] = []
     for start, end in entity_spans(text):
         before = " " + fold(text[max(0, start - 24) : start]).strip(" (,") + " "
@@ -264,6 +276,12 @@ def named_places(text: str) -> tuple[tuple[str, str], ...]:
         level = next((lv for lv in _LEVELS_FOLDED if before.endswith(f" {lv} ")), None) or next(
             (lv for lv in _LEVELS_FOLDED if after.startswith((f" {lv} ", f" {lv},"))), None
         )
+        if level is not None and accented:
+            # Typed with accents, the level word must be one as written: "Ban Chấp hành" is a
+            # board, not a village ("bản").
+            near = nfc(text[max(0, start - 24) : end + 24]).lower()
+            if not any(written in near for written in _LEVELS_WRITTEN[level]):
+                level = None
         if level is not None:
             found.append((name, level))
     return tuple(found)
