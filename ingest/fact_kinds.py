@@ -25,6 +25,8 @@ _TARGET_RE = re.compile(
     r"\b(?:(?:dat ra|de ra|giao|xay dung) (?:muc tieu|chi tieu)|chi tieu (?:ket nap|phat trien)"
     r"|phan dau|du kien|ke hoach (?:ket nap|phat trien)|giao [a-z ]{0,30}\bmo)\b"
 )
+# "đặt mục tiêu" (set a goal) folds as "đạt mục tiêu" (met it): read with its accents.
+_SET_TARGET_RE = re.compile(r"\bđặt(?: ra)? (?:mục tiêu|chỉ tiêu)\b")
 _SHARE_LEAD_RE = re.compile(r"\b(?:chiem|bang)[\s,]*(?:ty le|ti le)?[\s,]*$")
 _OF_TARGET_RE = re.compile(r"^\s*(?:so voi\s+)?(?:chi tieu|ke hoach|muc tieu)\b")
 # "đạt 133% chỉ tiêu", "vượt kế hoạch": a share of a target, read with _PLAN_AFTER_RE.
@@ -193,7 +195,10 @@ def _read_around(
         post=fold(sentence[n_end:post_end])[:80],
         unit=fold(number.unit) if number.unit and number.unit != "%" else None,
         sentence_pre=sentence_pre,
-        target=bool(_TARGET_RE.search(sentence_pre[-120:])),
+        target=bool(
+            _TARGET_RE.search(sentence_pre[-120:])
+            or _SET_TARGET_RE.search(sentence[max(0, n_start - 120) : n_start].lower())
+        ),
         main=main,
         after_listing=after_listing,
     )

@@ -884,6 +884,43 @@ def test_the_direct_line_takes_the_figure_that_fits_the_question() -> None:
     assert quote1.endswith("[1]") and "23-3" in quote1 and _has(quote2, "120")
 
 
+def test_the_direct_line_passes_over_a_part_of_those_asked() -> None:
+    """Asked how many members were admitted, "203 công nhân" (the workers among them) is not
+    the answer; the table's 389 members in the next quote is."""
+    from bot.answering.extractive import ExtractiveAnswerer, Scored
+
+    text = (
+        "Năm 2023 có 203 công nhân trực tiếp sản xuất được kết nạp.\n\n"
+        "Năm 2023 — Số đảng viên kết nạp: 389; Tổ chức đảng thành lập mới: 6."
+    )
+    view = build_view("a", "Phát triển đảng viên trong doanh nghiệp", None, text)
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id="a", title=view.title, date=None, origin="a.txt",
+        text=text, start=0, end=len(text), score=1.0,
+    )  # fmt: skip
+    first, second = candidates([evidence], lambda ev: view)[:2]
+    query = analyse("Năm 2023 Khối Doanh nghiệp kết nạp được bao nhiêu đảng viên?")
+    answer = ExtractiveAnswerer().compose(query, [Scored(first, [], 0.6), Scored(second, [], 0.5)])
+    direct = answer.text.split("\n")[0]
+    assert direct.startswith("389") and direct.endswith("[2]"), answer.text
+    assert answer.lead == 2
+
+
+def test_a_comparison_of_members_with_workers_is_not_made() -> None:
+    quotes = [SON_DONG[0], "Huyện Lục Nam có 203 công nhân được kết nạp."]
+
+    def answer_one(query: Query) -> Answer:
+        quote = quotes.pop(0)
+        citation = Citation(1, f"a{len(quotes)}", "Tin", None, "/tin.txt", quote, 0, len(quote))
+        return Answer(query.text, quote, False, [citation])
+
+    question = "Huyện Sơn Động và huyện Lục Nam, nơi nào kết nạp được nhiều đảng viên hơn?"
+    answer = answer_multi(analyse(question), "compare", answer_one)
+    assert answer is not None
+    assert "Không cộng hay so sánh: các số tìm được đếm những thứ khác nhau" in answer.text
+    assert "nhiều hơn" not in answer.text
+
+
 def _view_of(view: ArticleView, _evidence: Evidence) -> ArticleView:
     return view
 

@@ -256,6 +256,18 @@ def test_a_stretch_of_years_counted_back_is_the_figures_own_period_and_place() -
     ]
 
 
+def test_a_goal_set_is_a_target_and_a_goal_met_is_not() -> None:
+    body = (
+        "Nghị quyết đặt mục tiêu đến năm 2025 kết nạp ít nhất 600 đảng viên. Năm 2023, huyện "
+        "đạt mục tiêu đề ra khi kết nạp 172 đảng viên."
+    )
+    facts = extract_facts(_written("muong-te", "Huyện Mường Tè kết nạp", "2024-03-01", body))
+    assert [(f.figure, f.target) for f in facts] == [
+        ("ít nhất 600 đảng viên", True),
+        ("172 đảng viên", False),
+    ]
+
+
 PROVINCE_REPORT = _written(
     "hoa-son",
     "Toàn tỉnh kết nạp 288 đảng viên trong 6 tháng",

@@ -109,6 +109,8 @@ def pick_figures(query: Query, text: str, facts: Sequence[tuple[int, float]] = (
         elif head in ANY_PERSON_NOUNS and unit in PERSON_NOUNS:
             # "bao nhiêu học viên": "285 sinh viên" answers it, "1 lớp" does not.
             score += 1.5
+        elif head in PERSON_NOUNS and unit in PERSON_NOUNS:
+            score -= 1  # "203 công nhân" are not the "đảng viên" asked, only some of them
         if percent:
             score += 2 if want_share else -1
         elif want_count:

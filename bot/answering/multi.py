@@ -210,8 +210,11 @@ def answer_multi(
     if len(parts) < 2:
         return None
     found: list[tuple[Part, Pick, Citation, str | None]] = []
+    # What is counted: "nhiều đảng viên hơn" names it as its parts' "bao nhiêu đảng viên" do.
+    head = query.head
     for part in parts:
         sub_query = analyse(part.question)
+        head = head or sub_query.head
         sub = answer_one(sub_query)
         if sub.refused or not sub.citations:
             return None
@@ -262,7 +265,7 @@ def answer_multi(
             if english
             else "Không cộng hay so sánh: có số tìm được là của nơi khác."
         )
-    elif not counted_alike(units, query.head):
+    elif not counted_alike(units, head):
         counted = ", ".join(sorted(units - {""}))
         lines.append(
             f"Not added up or compared: the figures found count different things ({counted})."
