@@ -861,24 +861,29 @@ def test_how_questions_weigh_their_own_features_and_figure_questions_do_not() ->
                 assert row[INDEX[name]] == (base if descriptive else 0.0), (question, name)
 
 
-def test_the_direct_line_takes_the_figure_that_fits_the_question() -> None:
-    """The best-ranked sentence may hold only a date; the figure asked for, in the next quote,
-    is the one the direct line gives."""
+def _composed_from_two(title: str, text: str, question: str) -> Answer:
+    """The answer composed from the first two sentences of ``text``, the first ranked best."""
     from bot.answering.extractive import ExtractiveAnswerer, Scored
 
-    text = (
-        "Ngày 23-3, Trung tâm Bồi dưỡng chính trị huyện Cái Bè khai giảng lớp bồi dưỡng nhận "
-        "thức về Đảng. Tham gia lớp học có 120 học viên."
-    )
-    view = build_view("a", "Khai giảng lớp bồi dưỡng", None, text)
+    view = build_view("a", title, None, text)
     evidence = Evidence(
         n=1, chunk_id="a:0", article_id="a", title=view.title, date=None, origin="a.txt",
         text=text, start=0, end=len(text), score=1.0,
     )  # fmt: skip
     first, second = candidates([evidence], lambda ev: view)[:2]
-    answerer = ExtractiveAnswerer()
-    query = analyse("Lớp bồi dưỡng nhận thức về Đảng ở Cái Bè có bao nhiêu học viên?")
-    answer = answerer.compose(query, [Scored(first, [], 0.6), Scored(second, [], 0.5)])
+    chosen = [Scored(first, [], 0.6), Scored(second, [], 0.5)]
+    return ExtractiveAnswerer().compose(analyse(question), chosen)
+
+
+def test_the_direct_line_takes_the_figure_that_fits_the_question() -> None:
+    """The best-ranked sentence may hold only a date; the figure asked for, in the next quote,
+    is the one the direct line gives."""
+    answer = _composed_from_two(
+        "Khai giảng lớp bồi dưỡng",
+        "Ngày 23-3, Trung tâm Bồi dưỡng chính trị huyện Cái Bè khai giảng lớp bồi dưỡng nhận "
+        "thức về Đảng. Tham gia lớp học có 120 học viên.",
+        "Lớp bồi dưỡng nhận thức về Đảng ở Cái Bè có bao nhiêu học viên?",
+    )
     direct, quote1, quote2 = answer.text.split("\n")
     assert _has(direct, "120") and direct.endswith("[2]"), answer.text
     assert quote1.endswith("[1]") and "23-3" in quote1 and _has(quote2, "120")
@@ -887,20 +892,12 @@ def test_the_direct_line_takes_the_figure_that_fits_the_question() -> None:
 def test_the_direct_line_passes_over_a_part_of_those_asked() -> None:
     """Asked how many members were admitted, "203 công nhân" (the workers among them) is not
     the answer; the table's 389 members in the next quote is."""
-    from bot.answering.extractive import ExtractiveAnswerer, Scored
-
-    text = (
+    answer = _composed_from_two(
+        "Phát triển đảng viên trong doanh nghiệp",
         "Năm 2023 có 203 công nhân trực tiếp sản xuất được kết nạp.\n\n"
-        "Năm 2023 — Số đảng viên kết nạp: 389; Tổ chức đảng thành lập mới: 6."
+        "Năm 2023 — Số đảng viên kết nạp: 389; Tổ chức đảng thành lập mới: 6.",
+        "Năm 2023 Khối Doanh nghiệp kết nạp được bao nhiêu đảng viên?",
     )
-    view = build_view("a", "Phát triển đảng viên trong doanh nghiệp", None, text)
-    evidence = Evidence(
-        n=1, chunk_id="a:0", article_id="a", title=view.title, date=None, origin="a.txt",
-        text=text, start=0, end=len(text), score=1.0,
-    )  # fmt: skip
-    first, second = candidates([evidence], lambda ev: view)[:2]
-    query = analyse("Năm 2023 Khối Doanh nghiệp kết nạp được bao nhiêu đảng viên?")
-    answer = ExtractiveAnswerer().compose(query, [Scored(first, [], 0.6), Scored(second, [], 0.5)])
     direct = answer.text.split("\n")[0]
     assert direct.startswith("389") and direct.endswith("[2]"), answer.text
     assert answer.lead == 2
