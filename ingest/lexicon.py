@@ -389,11 +389,11 @@ PERSON_NOUNS: frozenset[str] = frozenset(
     "hoi vien|doan vien|hoc sinh|sinh vien|cong nhan|em".split("|")
 )
 ANY_PERSON_NOUNS: frozenset[str] = frozenset({"nguoi", "hoc vien"})
-COUNTED_ALIKE: tuple[frozenset[str], ...] = (
-    # Members first. Admitted "quần chúng ưu tú" are the new members.
-    frozenset({"dang vien", "quan chung uu tu", "quan chung", "dong chi"}),
-    frozenset({"hoc sinh", "em"}),
+# Admitted "quần chúng ưu tú" are the new members.
+MEMBER_NOUNS: frozenset[str] = frozenset(
+    {"dang vien", "quan chung uu tu", "quan chung", "dong chi"}
 )
+COUNTED_ALIKE: tuple[frozenset[str], ...] = (MEMBER_NOUNS, frozenset({"hoc sinh", "em"}))
 
 # "Tổng số đảng viên của A và B": a total asked of two places.
 TOTAL_OF_BOTH_RE = re.compile(r"\btong so\b.* cua .* va ")

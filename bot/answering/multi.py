@@ -23,6 +23,7 @@ from ingest.lexicon import (
     COMPARE_CUES,
     COUNTED_ALIKE,
     LEVEL_WORDS,
+    MEMBER_NOUNS,
     PERSON_NOUNS,
     TOTAL_CUES,
     YEAR_RE,
@@ -183,11 +184,10 @@ def counted_alike(units: set[str], head: str | None) -> bool:
         return False
     if head is None or head in ANY_PERSON_NOUNS or head not in PERSON_NOUNS:
         return True
-    members = COUNTED_ALIKE[0]
 
     def fits(unit: str) -> bool:
         alike = unit == head or any(unit in group and head in group for group in COUNTED_ALIKE)
-        return alike or (unit in members and head not in members)
+        return alike or (unit in MEMBER_NOUNS and head not in MEMBER_NOUNS)
 
     return all(fits(unit) for unit in folded - ANY_PERSON_NOUNS)
 
