@@ -241,7 +241,8 @@ def answer_types(folded_question: str) -> tuple[str, ...]:
 _BOUND_YEAR_RE = re.compile(
     r"\b(?:trước|sau|before|after|prior to)\s+(?:(?:năm|year)\s+)?((?:19|20)\d\d)\b", re.IGNORECASE
 )
-_LEVELS_WRITTEN: dict[str, set[str]] = {}
+# Words besides the administrative levels that name a place's level: a place's party committee
+# ("Thành ủy Hà Nội"), in both spellings of "ủy".
 _PARTY_LEVELS = (
     "tp",
     "thành phố",
@@ -252,6 +253,8 @@ _PARTY_LEVELS = (
     "huyện uỷ",
     "thành uỷ",
 )
+# Each folded level word and how it is written with accents ("ban" ← "bản").
+_LEVELS_WRITTEN: dict[str, set[str]] = {}
 for _written in (*LEVEL_WORDS, *_PARTY_LEVELS):
     _LEVELS_WRITTEN.setdefault(fold(_written), set()).add(_written.lower())
 _LEVELS_FOLDED = tuple(sorted({fold(w) for w in (*LEVEL_WORDS, *_PARTY_LEVELS)}, key=len))[::-1]
