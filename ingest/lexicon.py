@@ -53,6 +53,24 @@ LEVEL_WORDS: tuple[str, ...] = (
     "xóm",
     "tổ dân phố",
 )
+# Level words that, typed without accents or capitals, still name a place ("tinh quang ngai"),
+# and the syllables that cannot start the name after one (besides the stopwords): the words a
+# question goes on with ("xa da kết nạp"), and those making a common word with the level ("tình
+# hình", "phương án", "xã hội", "tỉnh giao").
+TYPED_PLACE_LEVELS: tuple[str, ...] = (
+    "thanh pho",
+    "thi xa",
+    "thi tran",
+    "huyen",
+    "tinh",
+    "phuong",
+    "xa",
+    "tp",
+)
+NOT_TYPED_NAME_START: frozenset[str] = frozenset(
+    "ket nap dang vien chi bo uy nam hoi hinh phap an than thuc huong tien hanh doi dan "
+    "giao".split()
+)
 # Folded words before a capitalised name that make it a place or an organisation, not a person.
 PLACE_CUES: frozenset[str] = frozenset(
     """

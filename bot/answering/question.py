@@ -15,8 +15,10 @@ from ingest.lexicon import (
     FIGURE_MARKERS,
     GLOSSARY,
     LEVEL_WORDS,
+    NOT_TYPED_NAME_START,
     PERCENT_MARKERS,
     TARGET_CUES,
+    TYPED_PLACE_LEVELS,
     YEAR_RE,
 )
 from ingest.vietnamese import WORD_RE, fold, is_accented, key, nfc, words
@@ -290,15 +292,8 @@ def named_places(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-# Level words that, typed without accents or capitals, still name a place ("tinh quang ngai"),
-# and the syllables that cannot start the name after one: the words a question goes on with
-# ("xa da kết nạp"), and those making a common word with the level ("tình hình", "phương án",
-# "xã hội").
-_TYPED_LEVELS = ("thanh pho", "thi xa", "thi tran", "huyen", "tinh", "phuong", "xa", "tp")
-_NOT_NAME_START = STOPWORDS | frozenset(
-    "ket nap dang vien chi bo uy nam hoi hinh phap an than thuc huong tien hanh doi dan "
-    "giao".split()
-)
+_NOT_NAME_START = STOPWORDS | NOT_TYPED_NAME_START
+_LEVEL_STARTS = frozenset(level.split()[0] for level in TYPED_PLACE_LEVELS)
 
 
 def typed_places(folded: str) -> tuple[tuple[str, str], ...]:
@@ -310,7 +305,7 @@ def typed_places(folded: str) -> tuple[tuple[str, str], ...]:
     i = 0
     while i < len(tokens):
         level = next(
-            (lv for lv in _TYPED_LEVELS if tokens[i : i + len(lv.split())] == lv.split()), None
+            (lv for lv in TYPED_PLACE_LEVELS if tokens[i : i + len(lv.split())] == lv.split()), None
         )
         if level is None:
             i += 1
@@ -321,7 +316,7 @@ def typed_places(folded: str) -> tuple[tuple[str, str], ...]:
             token = tokens[i]
             if not token.isalpha() or (token in _NOT_NAME_START and not name):
                 break
-            if name and (token in STOPWORDS or any(lv.split()[0] == token for lv in _TYPED_LEVELS)):
+            if name and (token in STOPWORDS or token in _LEVEL_STARTS):
                 break
             name.append(token)
             i += 1
