@@ -1068,6 +1068,35 @@ def test_the_direct_line_never_states_another_periods_figure() -> None:
     assert "312" not in direct and "312" in quote, answer.text
 
 
+def test_the_direct_line_states_the_asked_units_figure_over_its_parents() -> None:
+    """Asked about a district named with its city, the city's total (the best-ranked sentence)
+    is quoted, but the district's own line is the figure stated."""
+    from ingest.models import Article
+
+    text = (
+        "Thành phố Cần Thơ kết nạp 1.614 đảng viên\n\nTừ đầu năm 2017 đến nay, Đảng bộ thành "
+        "phố Cần Thơ đã kết nạp được 1.614 đảng viên mới.\n\n- Đảng bộ huyện Thới Lai: kết "
+        "nạp 195 đảng viên, đạt 102,6%;\n- Đảng bộ huyện Cờ Đỏ: kết nạp 123 đảng viên."
+    )
+    article = Article("can-tho", "can-tho.md", "Thành phố Cần Thơ", "2017-09-01", None, text, "h")
+    view = build_view(article.article_id, article.title, article.date, text)
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id=article.article_id, title=article.title,
+        date=article.date, origin="a.md", text=text, start=0, end=len(text), score=1.0,
+    )  # fmt: skip
+    cands = candidates([evidence], lambda ev: view)
+    city = next(c for c in cands if c.text.startswith("Từ đầu"))
+    district = next(c for c in cands if "Thới Lai" in c.text)
+    answerer = ExtractiveAnswerer(facts=_StaticFacts(extract_facts(article)))  # type: ignore[arg-type]
+    chosen = [Scored(city, [], 0.6), Scored(district, [], 0.5)]
+    asked = answerer.compose(analyse("Huyện Thới Lai (TP Cần Thơ) kết nạp bao nhiêu?"), chosen)
+    direct = asked.text.split("\n")[0]
+    assert direct.startswith("195 đảng viên — huyện Thới Lai") and direct.endswith("[2]")
+    # Asked about the city, its total leads.
+    city_asked = answerer.compose(analyse("Thành phố Cần Thơ kết nạp bao nhiêu?"), chosen)
+    assert city_asked.text.startswith("1.614 đảng viên"), city_asked.text
+
+
 class _StaticFacts:
     """The fact table's one call the answerer makes, over facts extracted here."""
 

@@ -45,6 +45,7 @@ from bot.answering.compose import (
 from bot.answering.fact_question import (
     Spec,
     folded_text,
+    name_of,
     other_period,
     question_spec,
     score_fact,
@@ -61,6 +62,7 @@ from bot.answering.ranker import Ranker, load_ranker
 from bot.answering.signals import CHECKABLE, kinds_held
 from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Citation, Evidence
 from ingest.fact_kinds import segments_named
+from ingest.vietnamese import fold
 
 if TYPE_CHECKING:
     from index.facts import FactStore
@@ -425,6 +427,21 @@ class ExtractiveAnswerer:
             [p for p in picks if not self._of_other_period(s.candidate, p.start, spec)]
             for s, picks in zip(ordered, picks_by_quote, strict=True)
         ]
+        # Nor the figure of the wider place a question names ("TP Cần Thơ" in "huyện Thới Lai
+        # (TP Cần Thơ)") when a quote gives the place asked its own; a quote that names the
+        # place asked is taken at its word (the table may give its figure the wider place).
+        places = [
+            [self._place_of(s.candidate, p.start) for p in picks]
+            for s, picks in zip(ordered, stated, strict=True)
+        ]
+        if query.places and any(query.places[0] in named for named in places):
+            asked, wider = query.places[0], set(query.entities) - {query.places[0]}
+            stated = [
+                picks
+                if f" {asked} " in folded_text(s.candidate.text)
+                else [p for p, at in zip(picks, named, strict=True) if at not in wider]
+                for s, picks, named in zip(ordered, stated, places, strict=True)
+            ]
         direct = max(
             ((n, picks) for n, picks in enumerate(stated, start=1) if picks),
             key=lambda item: max(p.score for p in item[1]) - handicap * (item[0] - 1),
@@ -472,6 +489,11 @@ class ExtractiveAnswerer:
     def _fact_for(self, c: Candidate, offset: int) -> Fact | None:
         """The fact-table entry for a figure at ``offset`` in a candidate's text."""
         return self._fact_at(c.view.article_id, c.start + offset)
+
+    def _place_of(self, c: Candidate, offset: int) -> str | None:
+        """The folded name of the place the fact table gives the figure at ``offset``."""
+        fact = self._fact_for(c, offset)
+        return fold(name_of(fact.place)) if fact is not None and fact.place else None
 
     def _of_other_period(self, c: Candidate, offset: int, spec: Spec) -> bool:
         fact = self._fact_for(c, offset)
