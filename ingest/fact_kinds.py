@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.lexicon import MEMBER_NOUNS, RECRUIT_NOUNS
 from ingest.numbers import Number
 from ingest.vietnamese import fold
 
@@ -58,11 +59,7 @@ _UNIT_KINDS: list[tuple[tuple[str, ...], str]] = [
     (("can bo", "dan quan", "chuyen vien"), "can_bo"),
     (("tuoi",), "do_tuoi"),
 ]
-PEOPLE_UNITS = frozenset({"dang vien", "quan chung uu tu", "quan chung", "dong chi", "nguoi"})
-# People counted by what they are, who join the Party from among them ("kết nạp 5 học sinh",
-# "lên 47 em"): an intake when the words say so, else not a count of members at all ("trường
-# có 6.120 học sinh").
-RECRUIT_UNITS = frozenset({"hoc sinh", "sinh vien", "cong nhan", "em"})
+PEOPLE_UNITS = MEMBER_NOUNS | {"nguoi"}
 
 
 def _segment(words: str) -> str | None:
@@ -304,9 +301,10 @@ def _classify_count(a: _Around) -> Draft | None:
     if a.number.value == 1 and _ONE_OF_RE.match(fold(a.sentence[after : after + 8])):
         return None  # "là 1 trong 37 đảng viên": one person, not a figure
     segment = _segment(a.post)
-    if a.unit in RECRUIT_UNITS:
-        # The clause's verb may follow another figure: "12 em trong số 56 đoàn viên nói trên
-        # được kết nạp".
+    if a.unit in RECRUIT_NOUNS:
+        # An intake when the words say so, else not a count of members at all ("trường có
+        # 6.120 học sinh"). The clause's verb may follow another figure: "12 em trong số 56
+        # đoàn viên nói trên được kết nạp".
         rest = fold(a.sentence[after : clause_bounds(a.sentence, after)[1]])
         admitted = "ket nap" in a.pre or "ket nap" in rest or "vao dang" in rest
         return Draft(a.number, "ket_nap" if admitted else "khac", segment, a.target and admitted)

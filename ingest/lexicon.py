@@ -399,18 +399,22 @@ TOTAL_CUES: tuple[str, ...] = (
     " add up ",
 )
 
-# Counting nouns (folded) that count people. A comparison or a total sets figures side by side
-# only when they count the same thing: those of one group below, or any people when the
-# question counts people in general ("bao nhiêu người", "bao nhiêu học viên").
-PERSON_NOUNS: frozenset[str] = frozenset(
-    "dang vien|quan chung uu tu|quan chung|dong chi|nguoi|can bo|dan quan|chuyen vien|hoc vien|"
-    "hoi vien|doan vien|hoc sinh|sinh vien|cong nhan|em".split("|")
-)
-ANY_PERSON_NOUNS: frozenset[str] = frozenset({"nguoi", "hoc vien"})
-# Admitted "quần chúng ưu tú" are the new members.
+# Counting nouns (folded) that count people. Members: admitted "quần chúng ưu tú" are the new
+# members. Recruits: people counted by what they are, who join the Party from among them ("kết
+# nạp 5 học sinh", "lên 47 em"). Anyone: "bao nhiêu người", "bao nhiêu học viên".
 MEMBER_NOUNS: frozenset[str] = frozenset(
     {"dang vien", "quan chung uu tu", "quan chung", "dong chi"}
 )
+RECRUIT_NOUNS: frozenset[str] = frozenset({"hoc sinh", "sinh vien", "cong nhan", "em"})
+ANY_PERSON_NOUNS: frozenset[str] = frozenset({"nguoi", "hoc vien"})
+PERSON_NOUNS: frozenset[str] = (
+    MEMBER_NOUNS
+    | RECRUIT_NOUNS
+    | ANY_PERSON_NOUNS
+    | frozenset({"can bo", "dan quan", "chuyen vien", "hoi vien", "doan vien"})
+)
+# A comparison or a total sets figures side by side only when they count the same thing: those
+# of one group, or any people when the question counts people in general.
 COUNTED_ALIKE: tuple[frozenset[str], ...] = (MEMBER_NOUNS, frozenset({"hoc sinh", "em"}))
 
 # "Tổng số đảng viên của A và B": a total asked of two places.

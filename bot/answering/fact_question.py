@@ -15,7 +15,6 @@ from functools import lru_cache
 
 from bot.answering.question import Query
 from index.lexical import STOPWORDS
-from ingest.fact_kinds import RECRUIT_UNITS
 from ingest.facts import STOCK_BEFORE_RE, Fact
 from ingest.lexicon import (
     ACHIEVED_ACCENTED_RE,
@@ -25,6 +24,7 @@ from ingest.lexicon import (
     KIND_CUES,
     LIST_CUES,
     PER_YEAR_CUES,
+    RECRUIT_NOUNS,
     SEGMENT_CUES,
     TARGET_CUES,
     TOTAL_CUES,
@@ -261,7 +261,7 @@ def _recruits_asked(fact: Fact, spec: Spec) -> bool | None:
     the question counts them so ("bao nhiêu học sinh"), not as members ("bao nhiêu đảng
     viên"). None for other figures, and for "em", which stands for whoever the text means."""
     unit = fold(fact.unit or "")
-    if unit not in RECRUIT_UNITS or unit == "em":
+    if unit not in RECRUIT_NOUNS or unit == "em":
         return None
     return spec.unit is not None and unit.startswith(spec.unit.split()[0])
 
