@@ -64,6 +64,12 @@ class Pick:
     end: int
     fact: Fact | None = None
     score: float = 0.0  # how well a figure fits the question (unit, words around it, fact)
+    unit: str | None = None  # a figure's counting noun as the text has it ("công nhân")
+
+
+def same_people(unit: str, head: str) -> bool:
+    """Whether two folded counting nouns count the same people: "em" and "hoc sinh" do."""
+    return unit == head or any(unit in group and head in group for group in COUNTED_ALIKE)
 
 
 def _slot_terms(query: Query) -> set[str]:
@@ -104,7 +110,7 @@ def pick_figures(query: Query, text: str, facts: Sequence[tuple[int, float]] = (
             score += 2
         elif head and head.startswith("dang vien") and unit.startswith("quan chung"):
             score += 1.5
-        elif head and any(unit in group and head in group for group in COUNTED_ALIKE):
+        elif head and same_people(unit, head):
             score += 2  # "bao nhiêu học sinh": "12 em"
         elif head in ANY_PERSON_NOUNS and unit in PERSON_NOUNS:
             # "bao nhiêu học viên": "285 sinh viên" answers it, "1 lớp" does not.
@@ -118,7 +124,8 @@ def pick_figures(query: Query, text: str, facts: Sequence[tuple[int, float]] = (
         score += max((m for at, m in facts if at == number.start), default=0.0) / 3
         end = number.unit_end or number.end
         kind = "share" if percent else "count"
-        scored.append((score, Pick(kind, text[number.start : end], number.start, end, score=score)))
+        figure = text[number.start : end]
+        scored.append((score, Pick(kind, figure, number.start, end, score=score, unit=number.unit)))
     scored.sort(key=lambda item: (-item[0], item[1].start))
     picks: list[Pick] = []
     for kind, wanted in (("count", want_count), ("share", want_share)):

@@ -14,21 +14,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from bot.answering.compose import Pick, pick_figures
+from bot.answering.compose import Pick, pick_figures, same_people
 from bot.answering.fact_question import folded_text
 from bot.answering.question import Query, analyse, entity_spans, folded_question
 from bot.types import Answer, Citation
 from ingest.lexicon import (
     ANY_PERSON_NOUNS,
     COMPARE_CUES,
-    COUNTED_ALIKE,
     LEVEL_WORDS,
     MEMBER_NOUNS,
     PERSON_NOUNS,
     TOTAL_CUES,
     YEAR_RE,
 )
-from ingest.numbers import find_numbers, format_number, parse_number
+from ingest.numbers import format_number, parse_number
 from ingest.vietnamese import fold
 
 # Where a question joins its places: "A và B", "A với B", "A, còn B".
@@ -166,10 +165,7 @@ def _place_name(place: str) -> str:
 
 def _unit(pick: Pick) -> str:
     """What a figure counts, as written: "203 công nhân" → "công nhân"; "" for a bare figure."""
-    if pick.kind == "share":
-        return "%"
-    number = next(iter(find_numbers(pick.text)), None)
-    return (number.unit or "").lower() if number else ""
+    return "%" if pick.kind == "share" else (pick.unit or "").lower()
 
 
 def counted_alike(units: set[str], head: str | None) -> bool:
@@ -186,8 +182,7 @@ def counted_alike(units: set[str], head: str | None) -> bool:
         return True
 
     def fits(unit: str) -> bool:
-        alike = unit == head or any(unit in group and head in group for group in COUNTED_ALIKE)
-        return alike or (unit in MEMBER_NOUNS and head not in MEMBER_NOUNS)
+        return same_people(unit, head) or (unit in MEMBER_NOUNS and head not in MEMBER_NOUNS)
 
     return all(fits(unit) for unit in folded - ANY_PERSON_NOUNS)
 
