@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from bot.answering.candidates import (
@@ -45,8 +45,8 @@ from bot.answering.compose import (
 from bot.answering.fact_question import (
     Spec,
     folded_text,
-    name_of,
     other_period,
+    place_name,
     question_spec,
     score_fact,
 )
@@ -62,7 +62,6 @@ from bot.answering.ranker import Ranker, load_ranker
 from bot.answering.signals import CHECKABLE, kinds_held
 from bot.types import REFUSAL_EN, REFUSAL_VI, Answer, Citation, Evidence
 from ingest.fact_kinds import segments_named
-from ingest.vietnamese import fold
 
 if TYPE_CHECKING:
     from index.facts import FactStore
@@ -403,14 +402,18 @@ class ExtractiveAnswerer:
         rest.sort(key=lambda s: (s.candidate.view.article_id != top.candidate.view.article_id,
                                  s.candidate.view.article_id, s.candidate.start))  # fmt: skip
         ordered = [top, *rest]
+        # Each figure with the fact the table holds for it, looked up once.
         picks_by_quote = [
-            pick_answer(
-                query,
-                s.candidate.text,
-                self.fact_scores(
-                    query, s.candidate.view.article_id, s.candidate.start, s.candidate.end
-                ),
-            )
+            [
+                replace(p, fact=self._fact_for(s.candidate, p.start))
+                for p in pick_answer(
+                    query,
+                    s.candidate.text,
+                    self.fact_scores(
+                        query, s.candidate.view.article_id, s.candidate.start, s.candidate.end
+                    ),
+                )
+            ]
             for s in ordered
         ]
         quotes: list[Quote] = []
@@ -424,23 +427,23 @@ class ExtractiveAnswerer:
         # The direct line states the answer: never a figure the fact table dates to another
         # period than the one asked, even when its sentence is quoted for context.
         stated = [
-            [p for p in picks if not self._of_other_period(s.candidate, p.start, spec)]
-            for s, picks in zip(ordered, picks_by_quote, strict=True)
+            [p for p in picks if p.fact is None or not other_period(p.fact, spec)]
+            for picks in picks_by_quote
         ]
         # Nor the figure of the wider place a question names ("TP Cần Thơ" in "huyện Thới Lai
         # (TP Cần Thơ)") when a quote gives the place asked its own; a quote that names the
         # place asked is taken at its word (the table may give its figure the wider place).
-        places = [
-            [self._place_of(s.candidate, p.start) for p in picks]
-            for s, picks in zip(ordered, stated, strict=True)
-        ]
-        if query.places and any(query.places[0] in named for named in places):
+        if query.places and any(
+            p.fact is not None and place_name(p.fact) == query.places[0]
+            for picks in stated
+            for p in picks
+        ):
             asked, wider = query.places[0], set(query.entities) - {query.places[0]}
             stated = [
                 picks
                 if f" {asked} " in folded_text(s.candidate.text)
-                else [p for p, at in zip(picks, named, strict=True) if at not in wider]
-                for s, picks, named in zip(ordered, stated, places, strict=True)
+                else [p for p in picks if p.fact is None or place_name(p.fact) not in wider]
+                for s, picks in zip(ordered, stated, strict=True)
             ]
         direct = max(
             ((n, picks) for n, picks in enumerate(stated, start=1) if picks),
@@ -451,9 +454,7 @@ class ExtractiveAnswerer:
         if direct is not None:
             n, picks = direct
             lead = n
-            s = ordered[n - 1]
-            fact = self._fact_for(s.candidate, picks[0].start)
-            lines.append(direct_line(picks, n, fact))
+            lines.append(direct_line(picks, n, picks[0].fact))
             if query.language == "en":
                 lines.append("Quoted from the articles (in Vietnamese):")
         else:
@@ -489,15 +490,6 @@ class ExtractiveAnswerer:
     def _fact_for(self, c: Candidate, offset: int) -> Fact | None:
         """The fact-table entry for a figure at ``offset`` in a candidate's text."""
         return self._fact_at(c.view.article_id, c.start + offset)
-
-    def _place_of(self, c: Candidate, offset: int) -> str | None:
-        """The folded name of the place the fact table gives the figure at ``offset``."""
-        fact = self._fact_for(c, offset)
-        return fold(name_of(fact.place)) if fact is not None and fact.place else None
-
-    def _of_other_period(self, c: Candidate, offset: int, spec: Spec) -> bool:
-        fact = self._fact_for(c, offset)
-        return fact is not None and other_period(fact, spec)
 
     def _fact_at(self, article_id: str, offset: int) -> Fact | None:
         return next((f for f in self._facts_of(article_id) if f.figure_start == offset), None)

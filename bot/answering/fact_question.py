@@ -90,6 +90,11 @@ def name_of(place: str) -> str:
     return place
 
 
+def place_name(fact: Fact) -> str | None:
+    """The folded name of a fact's place, without its level: "huyện Thới Lai" → "thoi lai"."""
+    return fold(name_of(fact.place)) if fact.place else None
+
+
 def _terms(folded: str) -> frozenset[str]:
     tokens = [t for t in folded.split() if t not in STOPWORDS and not t.isdigit()]
     return frozenset(tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)])

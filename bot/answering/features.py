@@ -23,8 +23,8 @@ from functools import lru_cache
 from bot.answering.candidates import Candidate, sentence_terms
 from bot.answering.fact_question import (
     exact_match,
-    name_of,
     other_period,
+    place_name,
     question_spec,
     score_fact,
 )
@@ -404,7 +404,7 @@ def featurize(
         plan = all(f.target for f in kind_facts) if kind_facts else target
         # Whose figures: "huyện Thới Lai: kết nạp 195" answers for Thới Lai, while the city's
         # 1.614 in the same report does not.
-        placed = [fold(name_of(f.place)) for f in (kind_facts or facts) if f.place]
+        placed = [place_name(f) for f in (kind_facts or facts)]
         fact_place_match = specific is not None and specific in placed
         rows.append(
             [
