@@ -13,11 +13,15 @@ import re
 
 from ingest.vietnamese import fold, nfc
 
-# Section headings after which a news page holds other articles or comments, not this one.
+# Section headings after which a news page holds other articles, comments or its widgets (a
+# poll, the weather), not this one. Compared word for word: "Tin, bài liên quan:" is "Tin bài
+# liên quan".
 TAIL_MARKERS = frozenset(
-    fold(m)
+    " ".join(fold(m).split())
     for m in (
         "Tin liên quan",
+        "Tin bài liên quan",
+        "Bài liên quan",
         "Các tin khác",
         "Tin khác",
         "Tin cùng chuyên mục",
@@ -26,6 +30,12 @@ TAIL_MARKERS = frozenset(
         "Phản hồi",
         "Ý kiến bạn đọc",
         "Bình luận",
+        "Viết bình luận",
+        "Viết bình luận mới",
+        "Gửi bình luận",
+        "Gửi ý kiến",
+        "Ý kiến của bạn",
+        "Thăm dò ý kiến",
         "Mới nhất",
         "Xem nhiều nhất",
         "Đọc nhiều nhất",
@@ -84,8 +94,8 @@ _TABLE_ROW_RE = re.compile(r"^\|(.*\|.*)\|$")
 
 
 def _is_tail_marker(line: str) -> bool:
-    bare = _MARKER_COUNT_RE.sub("", line).strip(" :.-–—").strip()
-    return fold(bare) in TAIL_MARKERS
+    bare = _MARKER_COUNT_RE.sub("", line)
+    return " ".join(re.findall(r"\w+", fold(bare))) in TAIL_MARKERS
 
 
 def _is_share_line(line: str) -> bool:

@@ -197,6 +197,27 @@ def test_cleaning_removes_scraped_noise_and_keeps_the_article() -> None:
     assert lai_chau.endswith("tạo thêm sức mạnh cho Đảng.")
 
 
+_BODY = (
+    "Theo Chỉ thị, từ nay đến năm 2025, toàn tỉnh phấn đấu kết nạp ít nhất 7.000 đảng viên mới. "
+    "Chỉ tiêu được giao cụ thể cho từng đảng bộ trực thuộc, bảo đảm đúng tiêu chuẩn, điều kiện, "
+    "quy trình, thủ tục kết nạp."
+)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "Viết bình luận mới\n\nTHĂM DÒ Ý KIẾN\nTheo bạn, điều gì thu hút người tài?\n\n"
+        "THÔNG TIN CẦN BIẾT\nNhiều mây, có mưa, có nơi mưa vừa. Gió tây nam cấp 3.",
+        "Tin, bài liên quan:\nĐồn Biên phòng giúp xã xóa bản trắng đảng viên.",
+        "Gửi bình luận\nHọ tên của bạn. Email của bạn.",
+        "Thăm dò ý kiến\nBạn đọc báo in hay báo điện tử?",
+    ],
+)
+def test_a_pages_comment_form_poll_and_weather_are_not_the_article(tail: str) -> None:
+    assert clean_text(f"{_BODY}\n\n{tail}") == _BODY
+
+
 def test_cleaning_never_empties_a_short_unpunctuated_note() -> None:
     note = "Ghi chú họp chi bộ\nKết nạp đảng viên mới\nTạo nguồn"
     assert clean_text(note) == note
