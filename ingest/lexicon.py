@@ -53,6 +53,23 @@ LEVEL_WORDS: tuple[str, ...] = (
     "xóm",
     "tổ dân phố",
 )
+# Kinds of organisation written before their names ("Trường Đại học Hùng Vương", "Công ty
+# Ngân Long"): in a question they belong to the name, not to what it asks about the organisation.
+ORG_KINDS: tuple[str, ...] = (
+    "trường đại học",
+    "trường cao đẳng",
+    "trường trung học phổ thông",
+    "trường thpt",
+    "trường thcs",
+    "trường chính trị",
+    "trường",
+    "đại học",
+    "học viện",
+    "công ty",
+    "tập đoàn",
+    "bệnh viện",
+    "ngân hàng",
+)
 # Level words that, typed without accents or capitals, still name a place ("tinh quang ngai"),
 # and the syllables that cannot start the name after one (besides the stopwords): the words a
 # question goes on with ("xa da kết nạp"), and those making a common word with the level ("tình

@@ -5,7 +5,8 @@ Vietnamese writes a dot between thousands and a comma before decimals ("3.790" i
 ("trên 85%", "hơn 2 năm", "từ 110 đảng viên trở lên"), parts of a whole with a slash ("247/470")
 and large numbers with a word ("1,2 triệu"). Dates ("31-3-2018", "13/04/2018", "tháng 5/2020"),
 years ("năm 2022"), clock times and document numbers ("số 04-NQ/TU", "Quyết định sô 1090/2023",
-"Tổ dân phố số 22") are not quantities and are skipped.
+"Tổ dân phố số 22") and labels ("lần thứ 18", "đợt 1", "lớp 12", "Trung đoàn 98") are not
+quantities and are skipped.
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ _CODE_RE = re.compile(
     re.IGNORECASE,
 )
 _YEAR_RE = re.compile(r"(?:19|20)\d\d")
+# A number written after the noun labels one thing, it counts nothing ("lần thứ 18", "đợt 1",
+# "học sinh lớp 12", "Trung đoàn 98", "quận 1"): a count comes before its noun ("3 lần").
+_LABEL_RE = re.compile(
+    r"\b(?:thứ|lần|đợt|khóa|khoá|lớp|tháng|quý|kỳ|ngày|quận|phường|khu|tổ|ấp|"
+    r"(?:trung|tiểu|sư|lữ|chi) đoàn)\s+\d[\w./-]*",
+    re.IGNORECASE,
+)
 
 _TOKEN_RE = re.compile(
     rf"(?P<from>\btừ\s+)?(?P<a>{_NUM})(?P<apct>\s*%)?"
@@ -145,6 +153,7 @@ def parse_value(token: str) -> float | None:
 def _skip_spans(text: str) -> list[tuple[int, int]]:
     spans = [m.span() for m in _DATE_RE.finditer(text)]
     spans += [m.span() for m in _CODE_RE.finditer(text)]
+    spans += [m.span() for m in _LABEL_RE.finditer(text)]
     return sorted(spans)
 
 

@@ -355,6 +355,15 @@ def test_figures_picked_for_the_direct_line(
     assert [p.text for p in pick_figures(analyse(question), sentence)] == picked
 
 
+def test_a_count_of_things_does_not_answer_a_count_of_people_even_when_the_table_backs_it() -> None:
+    # The fact table may read "Lớp … bao nhiêu học viên" as a count of classes and back the
+    # "1 lớp" strongly: the people asked still come from the figure that counts people.
+    question = analyse("Lớp bồi dưỡng tháng 3/2024 của trường có bao nhiêu học viên?")
+    sentence = "Tổ chức 1 lớp bồi dưỡng vào tháng 3/2024 với 285 sinh viên tham dự."
+    backed = [(sentence.index("1 lớp"), 3.0)]
+    assert [p.text for p in pick_figures(question, sentence, backed)] == ["285 sinh viên"]
+
+
 @pytest.mark.parametrize(
     ("question", "sentence", "picked"),
     [
@@ -584,6 +593,17 @@ def test_off_topic_questions_are_refused(samples_bot: Tinbot) -> None:
             "What is the population of Ho Chi Minh City?",
             {"dan", "so", "dan_so"},
             {"thanh", "pho", "thanh_pho", "ho", "chi", "minh"},
+        ),
+        (
+            # The kind of an organisation belongs to its name; the year asked is the period.
+            "Học phí Trường Đại học Hùng Vương năm 2025 là bao nhiêu?",
+            {"hoc_phi", "phi"},
+            {"truong", "dai", "truong_dai", "dai_hoc", "nam", "2025", "nam_2025"},
+        ),
+        (
+            "Dân số thành phố Hồ Chí Minh năm 2023 là bao nhiêu người?",
+            {"dan_so", "nguoi"},
+            {"nam", "2023", "nam_2023", "thanh_pho", "minh"},
         ),
         (
             # … unless the question uses its syllables elsewhere too.

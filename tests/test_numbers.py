@@ -130,6 +130,25 @@ def test_dates_times_and_document_numbers_are_skipped(text: str) -> None:
     assert find_numbers(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        ("hội nghị lần thứ 18 tổng kết công tác năm 2023", []),
+        ("Lớp cảm tình Đảng đợt 1 năm 2023 có 45 học viên", [(45.0, "học viên")]),
+        ("38 học sinh lớp 12 của các trường THPT", [(38.0, "học sinh")]),
+        ("Trung đoàn 98 kết nạp 30 đảng viên", [(30.0, "đảng viên")]),
+        ("trong tháng 6, quận 1 kết nạp 20 đảng viên", [(20.0, "đảng viên")]),
+        ("Bí thư Chi đoàn 15B", []),
+        # A count stands before its noun: these are counted.
+        ("tổ chức 3 lần trong 6 tháng", [(3.0, None), (6.0, "tháng")]),
+    ],
+)
+def test_a_number_after_its_noun_labels_and_does_not_count(
+    text: str, counts: list[tuple[float, str | None]]
+) -> None:
+    assert [(n.value, n.unit) for n in find_numbers(text)] == counts
+
+
 def test_words_ending_in_so_do_not_hide_the_figure_after_them() -> None:
     numbers = find_numbers("trong tổng số 3.442 đảng viên; dân tộc thiểu số 106, nữ 76")
     assert [n.value for n in numbers] == [3442.0, 106.0, 76.0]

@@ -117,6 +117,8 @@ def pick_figures(query: Query, text: str, facts: Sequence[tuple[int, float]] = (
             score += 1.5
         elif head in PERSON_NOUNS and unit in PERSON_NOUNS:
             score -= 1  # "203 công nhân" are not the "đảng viên" asked, only some of them
+        elif head in PERSON_NOUNS and unit:
+            score -= 2  # "1 lớp", "47 chi bộ" count things, not the people asked
         if percent:
             score += 2 if want_share else -1
         elif want_count:

@@ -259,8 +259,15 @@ def content_weights(query: Query, terms: QuestionTerms) -> dict[str, float]:
     # The level word before a name is the name's too ("thành phố Hồ Chí Minh", "huyện Tuần
     # Giáo"), unless the question uses its syllables elsewhere ("thành phố" … "thanh niên").
     levels = Counter(s for level in query.name_levels for s in level.split())
-    used = Counter(fold(k) for k in keys(query.search_text))
+    said = [fold(k) for k in keys(query.search_text)]
+    used = Counter(said)
     names |= {s for s, n in levels.items() if used[s] <= n}
+    # The years asked, with the "năm" before each, are its period, checked on their own: a
+    # sentence holding the names and the year is still not about what the question asks.
+    names |= set(query.years)
+    spoken = f" {' '.join(said)} "
+    if 0 < used["nam"] <= sum(spoken.count(f" nam {y} ") for y in query.years):
+        names.add("nam")
     # A pair with a name on either side ("noi_cuoi") is the name's as much as the question's.
     return {t: w for t, w in terms.folded_weights.items() if not names & set(t.split("_"))}
 

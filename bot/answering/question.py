@@ -16,6 +16,7 @@ from ingest.lexicon import (
     GLOSSARY,
     LEVEL_WORDS,
     NOT_TYPED_NAME_START,
+    ORG_KINDS,
     PERCENT_MARKERS,
     TARGET_CUES,
     TYPED_PLACE_LEVELS,
@@ -63,8 +64,9 @@ class Query:
     # Folded names the question gives with an administrative level ("tỉnh Cao Bằng", "Bao Loc
     # city"): an article that names none of them is about somewhere else.
     places: tuple[str, ...] = ()
-    # The level words of those names, folded, once per use ("thanh pho" of "thành phố Hồ Chí
-    # Minh"): part of the name, not of what the question asks about it.
+    # The level words of those names and the kinds of the organisations it names, folded, once
+    # per use ("thanh pho" of "thành phố Hồ Chí Minh", "truong dai hoc" of "Trường Đại học Hùng
+    # Vương"): part of the name, not of what the question asks about it.
     name_levels: tuple[str, ...] = ()
 
 
@@ -292,6 +294,22 @@ def named_places(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+_ORG_KINDS_FOLDED = tuple(sorted({fold(k) for k in ORG_KINDS}, key=len, reverse=True))
+
+
+def organisation_kinds(text: str) -> tuple[str, ...]:
+    """The folded kind written right before each name ("Trường Đại học Hùng Vương" →
+    "truong dai hoc")."""
+    text = nfc(text)
+    found: list[str] = []
+    for start, _ in entity_spans(text):
+        before = " " + fold(text[max(0, start - 40) : start]).strip(" (,") + " "
+        kind = next((k for k in _ORG_KINDS_FOLDED if before.endswith(f" {k} ")), None)
+        if kind is not None:
+            found.append(kind)
+    return tuple(found)
+
+
 _NOT_NAME_START = STOPWORDS | NOT_TYPED_NAME_START
 _LEVEL_STARTS = frozenset(level.split()[0] for level in TYPED_PLACE_LEVELS)
 
@@ -371,7 +389,10 @@ def analyse(question: str) -> Query:
         years=asked_years(question),
         entities=entities,
         places=tuple(dict.fromkeys(name for name, _ in named)),
-        name_levels=tuple(level for _, level in named),
+        name_levels=(
+            *(level for _, level in named),
+            *organisation_kinds(question if language == "vi" else search_text),
+        ),
         search_text=search_text,
         answer_types=answer_types(
             folded if language == "vi" else folded + folded_question(search_text)
