@@ -9,13 +9,16 @@ the refusal threshold to one step of its grid and the quote budgets exactly."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.answering.features import FEATURES
-from bot.answering.fit import article_number, contains, fit, half_of
-from bot.answering.ranker import load_ranker
+from bot.answering.fit import Example, article_number, contains, fit, half_of, out_of_fold
+from bot.answering.question import analyse
+from bot.answering.ranker import Selection, load_ranker
 from bot.evaluate import EvalCase
 
 
@@ -40,6 +43,37 @@ def test_questions_are_split_by_article() -> None:
     mixed = EvalCase("q", "?", "compare", ("nb_01.txt", "nb_02.txt"), ("1",))
     assert (half_of(odd), half_of(even), half_of(mixed)) == ("tune", "test", "test")
     assert half_of(EvalCase("o07", "?", "unanswerable", (), ())) == "tune"
+
+
+def _examples(labels_of: dict[str, int]) -> list[Example]:
+    rng = np.random.default_rng(7)
+    examples = []
+    for n, (article, positive) in enumerate(labels_of.items()):
+        rows = rng.normal(size=(6, len(FEATURES)))
+        labels = np.zeros(6, dtype=int)
+        labels[positive] = 1
+        case = EvalCase(f"q{n}", "?", "statistic", (article,), ("1",))
+        examples.append(
+            Example(case, "tune", article, analyse("?"), [], [article] * 6, rows, labels,
+                    np.zeros((0, len(FEATURES))))
+        )  # fmt: skip
+    return examples
+
+
+def test_settings_are_judged_by_rankers_that_never_saw_the_question() -> None:
+    # Each example is answered by a ranker fitted without its fold of articles: relabelling
+    # one article's sentences changes the rankers of the other folds, never its own.
+    articles = {f"mt_{i:02d}.txt": i % 6 for i in range(1, 11)}
+    before = _examples(articles)
+    after = _examples({**articles, "mt_01.txt": 5})  # the same rows, another sentence right
+    selection = Selection()
+    old, new = out_of_fold(before)(selection), out_of_fold(after)(selection)
+    changed = {ex.article: old(ex).weights != new(after[i]).weights for i, ex in enumerate(before)}
+    assert not changed["mt_01.txt"]
+    assert sum(changed.values()) == len(articles) - 2  # all but its own fold (two articles)
+    assert old(before[0]).selection == selection
+    stricter = replace(selection, threshold=0.5)
+    assert out_of_fold(before)(stricter)(before[0]).selection == stricter
 
 
 @pytest.mark.slow
