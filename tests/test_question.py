@@ -166,6 +166,10 @@ def test_figure_share_and_total(question: str, figure: bool, percent: bool, tota
         (EN_TUAN_GIAO, "dang vien"),
         ("Năm 2021 Tuần Giáo kết nạp được bao nhiêu?", None),  # nothing counted is named
         ("How many Cam Lo students were admitted in 2024?", "hoc sinh"),  # not the name
+        # Those of one kind among the attendees; members of one kind are still members.
+        ("Lớp có bao nhiêu học viên là sinh viên?", "sinh vien"),
+        ("Lớp có bao nhiêu học viên là người dân tộc thiểu số?", "hoc vien"),
+        ("Trường kết nạp bao nhiêu đảng viên là học sinh?", "dang vien"),
         (KHO_KHAN, None),
         misread("So sánh số đảng viên kết nạp của huyện Tuần Giáo và thành phố Lai Châu",
                 "dang vien", reason="'so sánh' (compare) folds to 'so sanh', read as 'số sanh'"),

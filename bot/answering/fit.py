@@ -18,9 +18,9 @@ Model: L2-regularised logistic regression (Newton's method, numpy), so the proba
 is what the refusal threshold is set on. The selection settings (threshold, how many sentences
 to quote) are chosen by grid search on the tuning half, scoring the real answer each setting
 produces, each question answered by a ranker fitted without its fold of articles (so the
-threshold is set on scores like those of a question the ranker never saw). The report gives both halves, a 5-fold cross-validation by article over all news
-questions, and the weights; ``tests/test_fit.py`` checks that a fresh fit reproduces the
-shipped file.
+threshold is set on scores like those of a question the ranker never saw). The report gives both
+halves, a 5-fold cross-validation by article over all news questions, and the weights;
+``tests/test_fit.py`` checks that a fresh fit reproduces the shipped file.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from typing import Literal
 from index.lexical import STOPWORDS
 from ingest.lexicon import (
     ANSWER_TYPE_CUES,
+    ANY_PERSON_NOUNS,
     DOCUMENT_RE,
     ENGLISH_MARKERS,
     FIGURE_MARKERS,
@@ -18,6 +19,7 @@ from ingest.lexicon import (
     NOT_TYPED_NAME_START,
     ORG_KINDS,
     PERCENT_MARKERS,
+    PERSON_NOUNS,
     TARGET_CUES,
     TYPED_PLACE_LEVELS,
     YEAR_RE,
@@ -135,6 +137,9 @@ def _entities(question: str) -> tuple[str, ...]:
 _HEAD_RE = re.compile(r"\b(?:bao nhieu|how many|may)\s+((?:[a-z]+\s?){1,2})")
 _HEAD_SO_RE = re.compile(r"\b(?:tong so|so luong|so)\s+((?:[a-z]+\s?){1,2})")
 _HEAD_STOP = frozenset("nguoi la co duoc thi vao cua trong o the did do does".split())
+# People of one kind ("sinh viên", "đoàn viên"), not anyone ("học viên").
+_SPECIFIC_PEOPLE = PERSON_NOUNS - ANY_PERSON_NOUNS
+_AMONG_RE = re.compile(r"\s*(?:\w+\s+)?la\s+([a-z]+ [a-z]+)\b")
 
 
 def _head(folded_question: str, names: tuple[str, ...] = ()) -> str | None:
@@ -155,7 +160,12 @@ def _head(folded_question: str, names: tuple[str, ...] = ()) -> str | None:
         while syllables and syllables[-1] in _HEAD_STOP:
             syllables.pop()
         if syllables and syllables[0] not in _HEAD_STOP:
-            return " ".join(syllables)
+            head = " ".join(syllables)
+            # "bao nhiêu học viên là sinh viên" counts the students among the attendees.
+            among = _AMONG_RE.match(folded_question, match.end(1) - 1)
+            if head in ANY_PERSON_NOUNS and among and among.group(1) in _SPECIFIC_PEOPLE:
+                return among.group(1)
+            return head
     return None
 
 
