@@ -204,6 +204,9 @@ def test_target_questions(question: str, target: bool) -> None:
         ("Những hạn chế trong công tác kết nạp đảng viên là gì?", "han che"),
         ("Tỉnh áp dụng giải pháp nào để tạo nguồn đảng viên?", "giai phap"),
         ("Nga Sơn làm thế nào để tạo nguồn kết nạp người có đạo?", None),  # "thế nào": how
+        # Those who act, leading a how-question, are not what the answer is about.
+        ("Các chi bộ trường học chọn học sinh để kết nạp Đảng như thế nào?", None),
+        ("Các chi bộ đã làm gì để tạo nguồn?", None),
         (TUAN_GIAO, None),
         (EN_TUAN_GIAO, None),
         misread("Đề án 20-ĐA/TU của Thành ủy Hà Nội được ban hành khi nào?", None,

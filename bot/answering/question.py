@@ -172,17 +172,25 @@ def _head(folded_question: str, names: tuple[str, ...] = ()) -> str | None:
 _FOCUS_RE = re.compile(r"\b([a-z]+ [a-z]+) (?:gi|nao)\b")
 _FOCUS_LEAD_RE = re.compile(r"^\s*(?:nhung|cac)\s+([a-z]+ [a-z]+)\b")
 _FOCUS_STOP = frozenset("la the nhu ra lam co duoc bang vao cua voi cho".split())
+# How the leading noun was acted on: "Các chi bộ … như thế nào" asks what the cells did, and
+# "chi bộ" is who did it, not what the answer is about.
+_HOW_RE = re.compile(r"\b(?:the nao|cach nao|ra sao|lam gi|how)\b")
 
 
 def _focus(folded_question: str) -> str | None:
     """What a "what/which" question asks about: "gặp khó khăn gì" → "kho khan", "Những hạn chế
-    … là gì" → "han che", "giải pháp nào" → "giai phap"."""
+    … là gì" → "han che", "giải pháp nào" → "giai phap" (but "Các chi bộ … như thế nào" asks
+    about what they did)."""
     for match in _FOCUS_RE.finditer(folded_question):
         pair = match.group(1).split()
         if pair[-1] not in _FOCUS_STOP and pair[0] not in _FOCUS_STOP:
             return " ".join(pair)
     lead = _FOCUS_LEAD_RE.search(folded_question)
-    if lead and not set(lead.group(1).split()) & _FOCUS_STOP:
+    if (
+        lead
+        and not set(lead.group(1).split()) & _FOCUS_STOP
+        and not _HOW_RE.search(folded_question)
+    ):
         return lead.group(1)
     return None
 
