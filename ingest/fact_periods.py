@@ -1,7 +1,8 @@
 """When a figure holds: the periods a sentence states, and the one a figure takes.
 
 "năm 2022", "2015 - 2020", "nhiệm kỳ 2015-2020", "từ năm 2016 đến 31-3-2018", "tính đến 31/12/2022",
-"đến nay", "5 năm qua"; open ends ("đến nay", "5 năm qua") close at the publication year.
+"đến nay", "5 năm qua", "từ khi thành lập đến nay"; open ends ("đến nay", "5 năm qua") close at
+the publication year, and a start without a year ("từ khi thành lập") stays open.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ _PERIOD_RE = re.compile(
     # "5 năm qua", "trong 3 năm", "sau 3 năm thực hiện": years up to the publication
     rf"|(?P<recent>\b(?P<n>\d+)\s+năm\s+(?:qua|gần đây)\b"
     rf"|\b(?:[Tt]rong|[Ss]au)\s+(?P<m>\d+)\s+năm\b(?!\s+(?:qua|gần đây)))"
+    # "từ khi thành lập đến nay": up to the publication, from a start it gives no year for
+    rf"|(?P<since>\b[Tt]ừ\s+(?:khi|ngày|lúc)\s+(?:[^\W\d]+\s+){{0,4}}?(?:đến|tới)\s+"
+    rf"(?:nay|hiện nay)\b)"
     rf"|(?P<nowish>\b(?:[Đđ]ến nay|[Hh]iện nay|[Hh]iện có|^Hiện)\b)"
     r"|(?P<term>\b(?:đầu\s+)?[Nn]hiệm kỳ(?:\s+(?:này|tới|trước))?\b)"
 )
@@ -67,6 +71,8 @@ def periods(text: str, published: int | None) -> list[Period]:
         elif m.group("recent"):
             y_to = published
             y_from = published - int(m.group("n") or m.group("m")) if published else None
+        elif m.group("since"):
+            y_from, y_to = None, published
         elif m.group("nowish"):
             y_from = y_to = published
             label = "đến nay"

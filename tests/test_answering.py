@@ -995,6 +995,25 @@ def test_spans_that_only_meet_at_an_end_are_other_periods(
 
 
 @pytest.mark.parametrize(
+    ("asked", "other"),
+    [
+        # Since a year the stretch "từ khi thành lập đến nay" may start in: not another period.
+        ("Từ khi thành lập năm 2014 đến nay, chi bộ kết nạp được mấy đảng viên?", False),
+        # One year asked: a count added up since an unknown start is not that year's.
+        ("Năm 2024 chi bộ kết nạp được mấy đảng viên?", True),
+    ],
+)
+def test_a_stretch_from_a_start_without_a_year_runs_up_to_the_publication(
+    asked: str, other: bool
+) -> None:
+    from bot.answering.fact_question import other_period, question_spec
+
+    [fact] = _facts_of("Từ khi thành lập đến nay, chi bộ mới kết nạp được 2 đảng viên.")
+    assert (fact.period, fact.year_from, fact.year_to) == ("từ khi thành lập đến nay", None, 2024)
+    assert other_period(fact, question_spec(analyse(asked))) is other
+
+
+@pytest.mark.parametrize(
     ("question", "segments"),
     [
         ("Năm học 2021-2022 Trường Đại học Cần Thơ kết nạp bao nhiêu sinh viên?", ()),

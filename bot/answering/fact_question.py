@@ -136,13 +136,13 @@ def question_spec(query: Query, folded: str | None = None) -> Spec:
 
 
 def wider_than_asked(fact: Fact, spec: Spec) -> bool:
-    """A flow over several years, asked for one of them ("giai đoạn 2020-2023" for "năm 2023");
-    a yearly figure of a term ("mỗi năm kết nạp 150") holds in each of its years."""
+    """A flow over several years, asked for one of them ("giai đoạn 2020-2023" for "năm 2023",
+    "từ khi thành lập đến nay" for "năm 2019"); a yearly figure of a term ("mỗi năm kết nạp
+    150") holds in each of its years."""
     return (
         spec.one_year
         and fact.kind not in STOCK_KINDS
         and not fact.per_year
-        and fact.year_from is not None
         and fact.year_to is not None
         and fact.year_from != fact.year_to
     )
