@@ -100,8 +100,11 @@ def _terms(folded: str) -> frozenset[str]:
     return frozenset(tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)])
 
 
-def question_spec(query: Query, folded: str | None = None) -> Spec:
-    folded = folded if folded is not None else folded_text(query.search_text)
+@lru_cache(maxsize=512)
+def question_spec(query: Query) -> Spec:
+    """What ``query`` asks in terms of facts; the extractive answerer's steps and the fact
+    answerer each ask for it, so it is worked out once per question."""
+    folded = folded_text(query.search_text)
     kind = next((k for cue, k in _KIND_CUES if cue.search(folded)), None)
     segments = tuple(s for cue, s in _SEGMENT_CUES if cue.search(folded))
     achieved = (

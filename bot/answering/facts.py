@@ -191,7 +191,7 @@ class FactsAnswerer:
         qtype = self.question_type(query, folded, places)
         if qtype is None or (qtype == "figure" and not figures):
             return None
-        spec = question_spec(query, folded)
+        spec = question_spec(query)
         if spec.kind is None and spec.unit is None:
             return None
         composer = _Composer(self.store)
