@@ -1136,6 +1136,31 @@ def test_the_direct_line_states_the_asked_units_figure_over_its_parents() -> Non
     assert city_asked.text.startswith("1.614 đảng viên"), city_asked.text
 
 
+def test_the_direct_line_states_the_asked_units_figure_of_a_list_of_units() -> None:
+    """A sentence lists units each with its figure: the one asked is stated, not the first."""
+    from ingest.models import Article
+
+    text = (
+        "Cà Mau kết nạp đảng viên\n\nMột số đảng bộ có số lượng kết nạp cao như: Đảng bộ thành "
+        "phố Cà Mau kết nạp 156 đảng viên; Đảng bộ huyện Trần Văn Thời kết nạp 142 đảng viên; "
+        "Đảng bộ huyện U Minh kết nạp 97 đảng viên."
+    )
+    article = Article("ca-mau", "ca-mau.md", "Cà Mau", "2024-07-01", None, text, "h")
+    view = build_view(article.article_id, article.title, article.date, text)
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id=article.article_id, title=article.title,
+        date=article.date, origin="a.md", text=text, start=0, end=len(text), score=1.0,
+    )  # fmt: skip
+    [listing] = [c for c in candidates([evidence], lambda ev: view) if "156" in c.text]
+    answerer = ExtractiveAnswerer(facts=_StaticFacts(extract_facts(article)))  # type: ignore[arg-type]
+    for question, stated in (
+        ("Đảng bộ huyện Trần Văn Thời kết nạp được bao nhiêu đảng viên?", "142 đảng viên"),
+        ("Huyện U Minh kết nạp được bao nhiêu đảng viên?", "97 đảng viên"),
+    ):
+        answer = answerer.compose(analyse(question), [Scored(listing, [], 0.6)])
+        assert answer.text.startswith(stated), answer.text
+
+
 class _StaticFacts:
     """The fact table's one call the answerer makes, over facts extracted here."""
 

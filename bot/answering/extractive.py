@@ -71,6 +71,9 @@ if TYPE_CHECKING:
 
 PERIOD_FEATURES = ("year_other", "year_absent", "fact_period_mismatch", "year_match")
 VIEW_CACHE = 512  # articles kept split into sentences between questions
+# What the fact table's place is worth when picking the figure to state, on its scale: as much as
+# the period matching (``score_fact``), so a unit's own place decides between two of its figures.
+PLACE_MATCH = 1.5
 
 
 @dataclass
@@ -477,14 +480,24 @@ class ExtractiveAnswerer:
         self, query: Query, article_id: str, start: int, end: int
     ) -> list[tuple[int, float]]:
         """(offset from ``start``, match to the question) of the facts of the figures in an
-        article's span: the fact table knows each figure's kind, place and period."""
+        article's span: the fact table knows each figure's kind, place and period. In a list
+        of units each with its figure ("thành phố Cà Mau kết nạp 156 …; huyện Trần Văn Thời
+        142"), the place asked gains and a place the question does not name loses."""
         spec = question_spec(query)
+        asked = query.places[0] if query.places else None
         scores: list[tuple[int, float]] = []
         for fact in self._facts_of(article_id):
             if start <= fact.figure_start < end:
                 score = score_fact(fact, spec)
-                if score is not None:
-                    scores.append((fact.figure_start - start, score))
+                if score is None:
+                    continue
+                name = place_name(fact)
+                if asked is not None and name is not None:
+                    if name == asked:
+                        score += PLACE_MATCH
+                    elif name not in query.entities:
+                        score -= PLACE_MATCH
+                scores.append((fact.figure_start - start, score))
         return scores
 
     def _fact_for(self, c: Candidate, offset: int) -> Fact | None:
