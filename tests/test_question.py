@@ -270,6 +270,9 @@ def test_numbers_the_question_states(question: str, stated: tuple[str, ...]) -> 
          ("tổ dân phố", "chi bộ", "so với"), ("Dak Lak", "2020")),
         ("What lessons learned did the Organisation Department draw about village elders?",
          ("bài học kinh nghiệm", "ban tổ chức", "già làng"), ()),
+        # The verbs and times of a report of an event.
+        ("Who chaired the ceremony held for teachers of the branch in late 2023?",
+         ("chủ trì", "tổ chức", "giáo viên", "chi bộ", "cuối"), ("2023",)),
     ],
 )  # fmt: skip
 def test_english_questions_are_searched_with_vietnamese_terms(
