@@ -40,6 +40,7 @@ from bot.types import Answer, Citation, Evidence
 from ingest.facts import Fact, extract_facts
 from ingest.lexicon import ANSWER_TYPE_CUES, GLOSSARY, ORDINAL_ITEM_RE
 from ingest.loaders import load
+from ingest.models import Article
 from ingest.pipeline import prepare
 from tests.conftest import SAMPLES
 from tests.helpers import CountingEmbedder, has_number
@@ -832,8 +833,6 @@ def test_plan_or_result_is_read_figure_by_figure_from_the_fact_table() -> None:
 def test_a_figure_the_fact_table_gives_the_asked_place_is_marked_so() -> None:
     """A city's report lists its districts: the district's own line, not the city's total,
     holds the figure the fact table gives the district asked about."""
-    from ingest.models import Article
-
     text = (
         "Thành phố Cần Thơ kết nạp 1.614 đảng viên\n\nTừ đầu năm 2017 đến nay, Đảng bộ thành phố "
         "Cần Thơ đã kết nạp được 1.614 đảng viên mới.\n\n- Đảng bộ huyện Thới Lai: kết nạp 195 "
@@ -968,8 +967,6 @@ def test_a_publishers_name_places_a_report_that_never_names_its_province() -> No
 
 # --- the part of those counted, school years, and what a how-question asks about ---------------
 def _facts_of(body: str, date: str = "2024-04-26") -> list[Fact]:
-    from ingest.models import Article
-
     text = f"Bắc Sơn phát triển đảng viên\n\n{body}"
     return extract_facts(Article("bac-son", "bac-son.txt", "Bắc Sơn", date, None, text, "h"))
 
@@ -1107,26 +1104,31 @@ def test_the_direct_line_never_states_another_periods_figure() -> None:
     assert "312" not in direct and "312" in quote, answer.text
 
 
+def _sentences_and_answerer(text: str, *, date: str) -> tuple[list[Candidate], ExtractiveAnswerer]:
+    """The candidate sentences of one article (its title the first line) retrieved whole as one
+    passage, and an answerer that reads the article's facts."""
+    article = Article("a", "a.md", text.split("\n")[0], date, None, text, "h")
+    view = build_view(article.article_id, article.title, article.date, article.text)
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id=article.article_id, title=article.title,
+        date=article.date, origin=article.origin, text=article.text, start=0,
+        end=len(article.text), score=1.0,
+    )  # fmt: skip
+    facts = _StaticFacts(extract_facts(article))
+    return candidates([evidence], lambda ev: view), ExtractiveAnswerer(facts=facts)  # type: ignore[arg-type]
+
+
 def test_the_direct_line_states_the_asked_units_figure_over_its_parents() -> None:
     """Asked about a district named with its city, the city's total (the best-ranked sentence)
     is quoted, but the district's own line is the figure stated."""
-    from ingest.models import Article
-
-    text = (
+    cands, answerer = _sentences_and_answerer(
         "Thành phố Cần Thơ kết nạp 1.614 đảng viên\n\nTừ đầu năm 2017 đến nay, Đảng bộ thành "
         "phố Cần Thơ đã kết nạp được 1.614 đảng viên mới.\n\n- Đảng bộ huyện Thới Lai: kết "
-        "nạp 195 đảng viên, đạt 102,6%;\n- Đảng bộ huyện Cờ Đỏ: kết nạp 123 đảng viên."
+        "nạp 195 đảng viên, đạt 102,6%;\n- Đảng bộ huyện Cờ Đỏ: kết nạp 123 đảng viên.",
+        date="2017-09-01",
     )
-    article = Article("can-tho", "can-tho.md", "Thành phố Cần Thơ", "2017-09-01", None, text, "h")
-    view = build_view(article.article_id, article.title, article.date, text)
-    evidence = Evidence(
-        n=1, chunk_id="a:0", article_id=article.article_id, title=article.title,
-        date=article.date, origin="a.md", text=text, start=0, end=len(text), score=1.0,
-    )  # fmt: skip
-    cands = candidates([evidence], lambda ev: view)
     city = next(c for c in cands if c.text.startswith("Từ đầu"))
     district = next(c for c in cands if "Thới Lai" in c.text)
-    answerer = ExtractiveAnswerer(facts=_StaticFacts(extract_facts(article)))  # type: ignore[arg-type]
     chosen = [Scored(city, [], 0.6), Scored(district, [], 0.5)]
     asked = answerer.compose(analyse("Huyện Thới Lai (TP Cần Thơ) kết nạp bao nhiêu?"), chosen)
     direct = asked.text.split("\n")[0]
@@ -1138,21 +1140,13 @@ def test_the_direct_line_states_the_asked_units_figure_over_its_parents() -> Non
 
 def test_the_direct_line_states_the_asked_units_figure_of_a_list_of_units() -> None:
     """A sentence lists units each with its figure: the one asked is stated, not the first."""
-    from ingest.models import Article
-
-    text = (
+    cands, answerer = _sentences_and_answerer(
         "Cà Mau kết nạp đảng viên\n\nMột số đảng bộ có số lượng kết nạp cao như: Đảng bộ thành "
         "phố Cà Mau kết nạp 156 đảng viên; Đảng bộ huyện Trần Văn Thời kết nạp 142 đảng viên; "
-        "Đảng bộ huyện U Minh kết nạp 97 đảng viên."
+        "Đảng bộ huyện U Minh kết nạp 97 đảng viên.",
+        date="2024-07-01",
     )
-    article = Article("ca-mau", "ca-mau.md", "Cà Mau", "2024-07-01", None, text, "h")
-    view = build_view(article.article_id, article.title, article.date, text)
-    evidence = Evidence(
-        n=1, chunk_id="a:0", article_id=article.article_id, title=article.title,
-        date=article.date, origin="a.md", text=text, start=0, end=len(text), score=1.0,
-    )  # fmt: skip
-    [listing] = [c for c in candidates([evidence], lambda ev: view) if "156" in c.text]
-    answerer = ExtractiveAnswerer(facts=_StaticFacts(extract_facts(article)))  # type: ignore[arg-type]
+    [listing] = [c for c in cands if "156" in c.text]
     for question, stated in (
         ("Đảng bộ huyện Trần Văn Thời kết nạp được bao nhiêu đảng viên?", "142 đảng viên"),
         ("Huyện U Minh kết nạp được bao nhiêu đảng viên?", "97 đảng viên"),
