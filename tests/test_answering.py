@@ -28,8 +28,6 @@ from bot.answering.features import (
     INDEX,
     content_weights,
     featurize,
-    phrase_in,
-    question_runs,
     question_terms,
     specific_place,
 )
@@ -44,7 +42,6 @@ from ingest.lexicon import ANSWER_TYPE_CUES, GLOSSARY, ORDINAL_ITEM_RE
 from ingest.loaders import load
 from ingest.models import Article
 from ingest.pipeline import prepare
-from ingest.vietnamese import fold, keys
 from tests.conftest import SAMPLES
 from tests.helpers import CountingEmbedder, has_number
 
@@ -625,22 +622,6 @@ def test_a_questions_content_is_its_words_besides_the_names_it_gives(
     content = content_weights(query, terms)
     assert kept <= content.keys() <= terms.folded_weights.keys()
     assert not dropped & content.keys()
-
-
-@pytest.mark.parametrize(
-    ("sentence", "phrase"),
-    [
-        ("Đảng bộ Công an tỉnh 12; Đảng bộ Quân sự tỉnh 29.", 5 / 6),  # the unit asked, as named
-        ("Năm 2024, giao chỉ tiêu toàn Đảng bộ tỉnh Quảng Nam 1.905 đảng viên.", 3 / 6),
-        ("Tỉnh phân bổ chỉ tiêu cho các đảng bộ.", 0.0),  # its words, no three in its order
-    ],
-)
-def test_a_sentence_repeating_a_run_of_the_questions_words_is_marked(
-    sentence: str, phrase: float
-) -> None:
-    query = analyse("Đảng bộ Quân sự tỉnh Quảng Nam được giao chỉ tiêu bao nhiêu đảng viên?")
-    runs = question_runs(" ".join(["", *(fold(k) for k in keys(query.search_text)), ""]))
-    assert phrase_in(runs, " ".join(["", *(fold(k) for k in keys(sentence)), ""])) == phrase
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,6 @@ FEATURES: tuple[str, ...] = (
     "place_other",  # names a place the question does not, while the question names one
     "content_context",  # cover_context of the question's words that are not names
     "fact_place_match",  # a figure of the asked kind is, by the fact table, the place asked
-    "phrase",  # the longest run of the question's words the sentence repeats in order (3-6)
 )
 # For a question that asks how, why or what was done (no figure, date or name asked), the
 # answer is the sentences that elaborate, not the ones that repeat the question: these
@@ -304,7 +303,6 @@ def featurize(
     rarest = sorted(terms.folded_weights.items(), key=lambda item: -item[1])
     content = content_weights(query, terms)
     content_total = sum(content.values())
-    runs = question_runs(folded_q)
     rows: list[list[float]] = []
     covers: list[float] = []
     specific_of: dict[str, str | None] = {}
@@ -479,7 +477,6 @@ def featurize(
                 if content
                 else 1.0,
                 float(fact_place_match),
-                phrase_in(runs, sentence_words),
             ]
         )
     best = max(covers) or 1.0
@@ -520,26 +517,6 @@ def specific_place(query: Query, article_words: str) -> str | None:
         if f" {p} " in article_words
     ]
     return min(present)[3] if present else None
-
-
-PHRASE_MIN, PHRASE_MAX = 3, 6
-
-
-def question_runs(folded_words: str) -> dict[int, set[str]]:
-    """The question's runs of PHRASE_MIN to PHRASE_MAX words, by length."""
-    tokens = folded_words.split()
-    return {
-        n: {" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
-        for n in range(PHRASE_MAX, PHRASE_MIN - 1, -1)
-    }
-
-
-def phrase_in(runs: dict[int, set[str]], sentence_words: str) -> float:
-    """How long a run of the question's words the sentence holds as written, scaled to 1."""
-    for n, phrases in runs.items():
-        if any(f" {p} " in sentence_words for p in phrases):
-            return n / PHRASE_MAX
-    return 0.0
 
 
 @lru_cache(maxsize=8192)
