@@ -488,8 +488,8 @@ def featurize(
     return rows
 
 
-# Level words, folded, longest first ("thi xa" before "xa").
-_LEVELS_FOLDED = sorted(
+# Level words with how wide each is, folded, longest first ("thi xa" before "xa").
+_LEVEL_RANKS_FOLDED = sorted(
     ((fold(word), rank) for word, rank in PLACE_LEVEL_RANK.items()), key=lambda lv: -len(lv[0])
 )
 
@@ -502,7 +502,7 @@ def _place_level(article_words: str, place: str) -> float:
     at = article_words.find(needle)
     while at != -1:
         before = article_words[max(0, at - 24) : at + 1]
-        rank = next((r for lv, r in _LEVELS_FOLDED if before.endswith(f" {lv} ")), 3.0)
+        rank = next((r for lv, r in _LEVEL_RANKS_FOLDED if before.endswith(f" {lv} ")), 3.0)
         best = min(best, rank)
         at = article_words.find(needle, at + 1)
     return best

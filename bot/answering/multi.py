@@ -48,7 +48,8 @@ _LEVEL_TAIL_RE = re.compile(
 )
 
 
-_LEVELS_FOLDED = sorted({fold(w) for w in LEVEL_WORDS}, key=len, reverse=True)
+# The level words a place's name may start with (villages included), folded, longest first.
+_NAME_LEVELS_FOLDED = sorted({fold(w) for w in LEVEL_WORDS}, key=len, reverse=True)
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def _label(part: str) -> str:
 def _place_name(place: str) -> str:
     """ "Huyện Thới Lai" → "thoi lai": a place's name without its level, folded."""
     folded = fold(place).strip()
-    for level in _LEVELS_FOLDED:
+    for level in _NAME_LEVELS_FOLDED:
         if folded.startswith(level + " "):
             return folded[len(level) + 1 :].strip()
     return folded

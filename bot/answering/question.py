@@ -279,6 +279,7 @@ _PARTY_LEVELS = (
 _LEVELS_WRITTEN: dict[str, set[str]] = {}
 for _written in (*LEVEL_WORDS, *_PARTY_LEVELS):
     _LEVELS_WRITTEN.setdefault(fold(_written), set()).add(_written.lower())
+# The same words folded, longest first: the level before (or after) a name a question gives.
 _LEVELS_FOLDED = tuple(sorted({fold(w) for w in (*LEVEL_WORDS, *_PARTY_LEVELS)}, key=len))[::-1]
 
 
