@@ -359,14 +359,18 @@ def tune_selection(
 def cross_validate(
     examples: Sequence[Example], answerer: ExtractiveAnswerer, selection: Selection
 ) -> dict[str, Any]:
-    """Answer accuracy over ``FOLDS`` folds of articles, each fold fitted on the others."""
+    """Answer accuracy over ``FOLDS`` folds of articles, each fold answered by the ranker
+    fitted on the others (:func:`out_of_fold`)."""
     fold_of = fold_of_articles(examples)
-    scores: list[float] = []
-    for fold in range(FOLDS):
-        held = [ex for ex in examples if ex.article and fold_of[ex.article] == fold]
-        train = [ex for ex in examples if ex.article and fold_of[ex.article] != fold]
-        ranker = replace(fit_ranker(train), selection=selection)
-        scores.append(evaluate(held, answerer, ranker)["answer"])
+    ranker_of = out_of_fold(examples)(selection)
+    scores = [
+        evaluate_with(
+            [ex for ex in examples if ex.article and fold_of[ex.article] == fold],
+            answerer,
+            ranker_of,
+        )["answer"]
+        for fold in range(FOLDS)
+    ]
     return {"folds": [round(s, 3) for s in scores], "mean": round(float(np.mean(scores)), 3)}
 
 

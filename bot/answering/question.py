@@ -4,6 +4,7 @@ and (for English) the Vietnamese words to search with."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -296,10 +297,9 @@ def named_places(text: str) -> tuple[tuple[str, str], ...]:
     accented = is_accented(text)
     found: list[tuple[str, str]] = []
     for start, end in entity_spans(text):
-        before = " " + fold(text[max(0, start - 24) : start]).strip(" (,") + " "
         after = " " + fold(text[end : end + 24]).strip(" ),") + " "
         name = fold(" ".join(words(text[start:end])))
-        level = next((lv for lv in _LEVELS_FOLDED if before.endswith(f" {lv} ")), None) or next(
+        level = _word_before(text, start, _LEVELS_FOLDED, 24) or next(
             (lv for lv in _LEVELS_FOLDED if after.startswith((f" {lv} ", f" {lv},"))), None
         )
         if level is not None and accented:
@@ -320,13 +320,15 @@ def organisation_kinds(text: str) -> tuple[str, ...]:
     """The folded kind written right before each name ("Trường Đại học Hùng Vương" →
     "truong dai hoc")."""
     text = nfc(text)
-    found: list[str] = []
-    for start, _ in entity_spans(text):
-        before = " " + fold(text[max(0, start - 40) : start]).strip(" (,") + " "
-        kind = next((k for k in _ORG_KINDS_FOLDED if before.endswith(f" {k} ")), None)
-        if kind is not None:
-            found.append(kind)
-    return tuple(found)
+    kinds = (_word_before(text, start, _ORG_KINDS_FOLDED, 40) for start, _ in entity_spans(text))
+    return tuple(kind for kind in kinds if kind is not None)
+
+
+def _word_before(text: str, start: int, folded_words: Sequence[str], reach: int) -> str | None:
+    """The first of ``folded_words`` (longest first) that ends right before ``start``, within
+    ``reach`` characters, an opening bracket or comma aside."""
+    before = " " + fold(text[max(0, start - reach) : start]).strip(" (,") + " "
+    return next((w for w in folded_words if before.endswith(f" {w} ")), None)
 
 
 _NOT_NAME_START = STOPWORDS | NOT_TYPED_NAME_START
@@ -383,8 +385,11 @@ def analyse(question: str) -> Query:
             search_text = re.sub(
                 rf"\b{re.escape(en)}\b", f"{vi},", search_text, flags=re.IGNORECASE
             )
-    named = named_places(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text))
-    entities = _entities(DOCUMENT_RE.sub(" ", question if language == "vi" else search_text))
+    # Names are read without document codes ("20-ĐA/TU" is no place), in the words that were
+    # looked up: the question's own, or the glossary's Vietnamese.
+    names_text = DOCUMENT_RE.sub(" ", question if language == "vi" else search_text)
+    named = named_places(names_text)
+    entities = _entities(names_text)
     if language == "vi" and question == question.lower() and not is_accented(question):
         # Typed as on a phone: no capitals mark the names, the level words still do.
         named = typed_places(folded)
@@ -410,7 +415,7 @@ def analyse(question: str) -> Query:
         places=tuple(dict.fromkeys(name for name, _ in named)),
         name_levels=(
             *(level for _, level in named),
-            *organisation_kinds(question if language == "vi" else search_text),
+            *organisation_kinds(names_text),
         ),
         search_text=search_text,
         answer_types=answer_types(
