@@ -787,6 +787,18 @@ def test_a_district_asked_with_its_province_gets_the_district_figure(written_bot
     assert _has(first, "198") and not _has(first, "2.150"), answer.text
 
 
+def _one_passage(
+    text: str, title: str = "", date: str | None = None, article_id: str = "a"
+) -> list[Candidate]:
+    """The candidate sentences of ``text``, retrieved whole as the one passage of an article."""
+    view = build_view(article_id, title, date, text)
+    evidence = Evidence(
+        n=1, chunk_id=f"{article_id}:0", article_id=article_id, title=title, date=date,
+        origin=f"{article_id}.txt", text=text, start=0, end=len(text), score=1.0,
+    )  # fmt: skip
+    return candidates([evidence], lambda _: view)
+
+
 @pytest.mark.parametrize(
     ("question", "article", "narrowest"),
     [
@@ -811,15 +823,9 @@ def test_plan_or_result_is_read_figure_by_figure_from_the_fact_table() -> None:
     # Both sentences name a "mục tiêu"; only the first one's figure is a plan.
     article = prepare(load(str(SAMPLES / "000_f0ce5db119e1970c.txt")))
     facts = extract_facts(article)
-    view = build_view(article.article_id, article.title, article.date, article.text)
-    evidence = Evidence(
-        n=1, chunk_id="a:0", article_id=article.article_id, title=article.title,
-        date=article.date, origin="a.txt", text=article.text, start=0, end=len(article.text),
-        score=1.0,
-    )  # fmt: skip
     query = analyse("tuan giao ket nap bao nhieu dang vien")
     terms = question_terms(query, lambda ts, exact: dict.fromkeys(ts, 1), 10)
-    cands = candidates([evidence], lambda ev: view)
+    cands = _one_passage(article.text, article.title, article.date, article.article_id)
     rows = featurize(query, terms, cands, lambda _: facts)
     plan = {
         figure: row[INDEX["target_mismatch"]]
@@ -839,14 +845,9 @@ def test_a_figure_the_fact_table_gives_the_asked_place_is_marked_so() -> None:
         "đảng viên, đạt 102,6%;\n- Đảng bộ huyện Cờ Đỏ: kết nạp 123 đảng viên, đạt 68,3%."
     )
     article = Article("can-tho", "can-tho.md", "Thành phố Cần Thơ", "2017-09-01", None, text, "h")
-    view = build_view(article.article_id, article.title, article.date, article.text)
-    evidence = Evidence(
-        n=1, chunk_id="a:0", article_id=article.article_id, title=article.title,
-        date=article.date, origin="a.md", text=text, start=0, end=len(text), score=1.0,
-    )  # fmt: skip
     query = analyse("Huyện Thới Lai (TP Cần Thơ) kết nạp bao nhiêu đảng viên năm 2017?")
     terms = question_terms(query, lambda ts, exact: dict.fromkeys(ts, 1), 10)
-    cands = candidates([evidence], lambda ev: view)
+    cands = _one_passage(text, article.title, article.date, article.article_id)
     facts = extract_facts(article)
     rows = featurize(query, terms, cands, lambda _: facts)
     marked = {
@@ -861,12 +862,7 @@ def test_a_figure_the_fact_table_gives_the_asked_place_is_marked_so() -> None:
 
 
 def test_how_questions_weigh_their_own_features_and_figure_questions_do_not() -> None:
-    view = build_view("a", "Tiêu đề", None, HOW_ARTICLE)
-    evidence = Evidence(
-        n=1, chunk_id="a:0", article_id="a", title="Tiêu đề", date=None, origin="a.txt",
-        text=HOW_ARTICLE, start=0, end=len(HOW_ARTICLE), score=1.0,
-    )  # fmt: skip
-    cands = candidates([evidence], lambda ev: view)
+    cands = _one_passage(HOW_ARTICLE, "Tiêu đề")
     for question, descriptive in (
         ("Chi bộ bản Mường Chiềng tạo nguồn bằng cách nào?", True),
         ("Chi bộ bản Mường Chiềng kết nạp bao nhiêu đảng viên?", False),
@@ -884,12 +880,7 @@ def _composed_from_two(title: str, text: str, question: str) -> Answer:
     """The answer composed from the first two sentences of ``text``, the first ranked best."""
     from bot.answering.extractive import ExtractiveAnswerer, Scored
 
-    view = build_view("a", title, None, text)
-    evidence = Evidence(
-        n=1, chunk_id="a:0", article_id="a", title=view.title, date=None, origin="a.txt",
-        text=text, start=0, end=len(text), score=1.0,
-    )  # fmt: skip
-    first, second = candidates([evidence], lambda ev: view)[:2]
+    first, second = _one_passage(text, title)[:2]
     chosen = [Scored(first, [], 0.6), Scored(second, [], 0.5)]
     return ExtractiveAnswerer().compose(analyse(question), chosen)
 
@@ -1086,12 +1077,7 @@ def test_the_direct_line_never_states_another_periods_figure() -> None:
     facts = _facts_of(table)
     assert [(f.figure, f.year_from) for f in facts] == [("312", 2021), ("389", 2023)]
     text = f"Bắc Sơn phát triển đảng viên\n\n{table}"
-    view = build_view("bac-son", "Bắc Sơn", "2024-04-26", text)
-    evidence = Evidence(
-        n=1, chunk_id="bac-son:0", article_id="bac-son", title="Bắc Sơn", date="2024-04-26",
-        origin="bac-son.txt", text=text, start=0, end=len(text), score=1.0,
-    )  # fmt: skip
-    rows = [c for c in candidates([evidence], lambda _: view) if "312" in c.text]
+    rows = [c for c in _one_passage(text, "Bắc Sơn", "2024-04-26", "bac-son") if "312" in c.text]
     # "nữ" matches no fact of the table: its figures are picked by words alone, and the first
     # one (2021's) leads; the fact table dates it to 2021, so it is quoted but not stated.
     query = analyse("Năm 2023 huyện Bắc Sơn kết nạp bao nhiêu đảng viên nữ?")
@@ -1108,14 +1094,9 @@ def _sentences_and_answerer(text: str, *, date: str) -> tuple[list[Candidate], E
     """The candidate sentences of one article (its title the first line) retrieved whole as one
     passage, and an answerer that reads the article's facts."""
     article = Article("a", "a.md", text.split("\n")[0], date, None, text, "h")
-    view = build_view(article.article_id, article.title, article.date, article.text)
-    evidence = Evidence(
-        n=1, chunk_id="a:0", article_id=article.article_id, title=article.title,
-        date=article.date, origin=article.origin, text=article.text, start=0,
-        end=len(article.text), score=1.0,
-    )  # fmt: skip
     facts = _StaticFacts(extract_facts(article))
-    return candidates([evidence], lambda ev: view), ExtractiveAnswerer(facts=facts)  # type: ignore[arg-type]
+    cands = _one_passage(text, article.title, date)
+    return cands, ExtractiveAnswerer(facts=facts)  # type: ignore[arg-type]
 
 
 def test_the_direct_line_states_the_asked_units_figure_over_its_parents() -> None:
@@ -1181,12 +1162,7 @@ def test_what_difficulties_quotes_the_sentences_after_the_one_naming_them_not_a_
     focus_named: bool,
 ) -> None:
     text = SOLUTIONS_THEN_DIFFICULTIES
-    view = build_view("a", "Bắc Sơn", "2024-04-26", text)
-    evidence = Evidence(
-        n=1, chunk_id="a:0", article_id="a", title="Bắc Sơn", date="2024-04-26",
-        origin="a.txt", text=text, start=0, end=len(text), score=1.0,
-    )  # fmt: skip
-    cands = [c for c in candidates([evidence], lambda _: view) if not c.text.startswith("-")]
+    cands = [c for c in _one_passage(text, "Bắc Sơn", "2024-04-26") if not c.text.startswith("-")]
     chance = {"Công tác": 0.5, "Để đạt": 0.45, "Công nhân thường": 0.2, "Công nhân làm": 0.2}
 
     def scored(c: Candidate) -> Scored:
