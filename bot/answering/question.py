@@ -135,9 +135,17 @@ def _entities(question: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(fold(" ".join(words(text[s:e]))) for s, e in entity_spans(text)))
 
 
-_HEAD_RE = re.compile(r"\b(?:bao nhieu|how many|may)\s+((?:[a-z]+\s?){1,2})")
-_HEAD_SO_RE = re.compile(r"\b(?:tong so|so luong|so)\s+((?:[a-z]+\s?){1,2})")
+_HEAD_RE = re.compile(r"\b(?:bao nhieu|how many(?: of(?: the)?)?|may)\s+((?:[a-z]+\s?){1,2}|%)")
+# "Số" counts; folded, "so" is also "thiểu số", "đa số", "dân số", "cơ sở", "so sánh / so với",
+# "sơ kết", "sơ tuyển", "sơ bộ". "Số mấy / số bao nhiêu / số nào" asks for a document's number.
+_HEAD_SO_RE = re.compile(
+    r"(?<!thieu )(?<!da )(?<!dan )(?<!co )\b(?:tong so|so luong|so)\s+"
+    r"(?!(?:sanh|voi|ket|tuyen|bo|may|bao|nao)\b)((?:[a-z]+\s?){1,2})"
+)
 _HEAD_STOP = frozenset("nguoi la co duoc thi vao cua trong o the did do does".split())
+# A word that goes on past the noun ("thôn chưa có", "số mấy về …", "tiền một lít"): the
+# counted noun ends before it, and none was named when it comes first.
+_HEAD_END = _HEAD_STOP | frozenset("ve de voi chua cho tai tren mot of".split())
 # People of one kind ("sinh viên", "đoàn viên"), not anyone ("học viên").
 _SPECIFIC_PEOPLE = PERSON_NOUNS - ANY_PERSON_NOUNS
 _AMONG_RE = re.compile(r"\s*(?:\w+\s+)?la\s+([a-z]+ [a-z]+)\b")
@@ -156,11 +164,11 @@ def _head(folded_question: str, names: tuple[str, ...] = ()) -> str | None:
         if not match:
             continue
         syllables = match.group(1).split()
-        if syllables[:2] == ["phan", "tram"]:
+        if syllables[:2] == ["phan", "tram"] or syllables == ["%"]:
             return "%"
-        while syllables and syllables[-1] in _HEAD_STOP:
-            syllables.pop()
-        if syllables and syllables[0] not in _HEAD_STOP:
+        end = next((i for i, s in enumerate(syllables) if s in _HEAD_END), len(syllables))
+        syllables = syllables[:end]
+        if syllables:
             head = " ".join(syllables)
             # "bao nhiêu học viên là sinh viên" counts the students among the attendees.
             among = _AMONG_RE.match(folded_question, match.end(1) - 1)
