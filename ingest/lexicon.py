@@ -334,10 +334,15 @@ PERCENT_MARKERS: tuple[str, ...] = (
 )
 # "đạt/vượt chỉ tiêu" asks for a result, "đặt mục tiêu" for a target: both fold to "dat", so an
 # accented question is read with its accents.
+# A share of the plan ("đạt bao nhiêu % chỉ tiêu", "vượt 100% kế hoạch") is a result too;
+# folded, "dat" is also "đặt" (to set a plan), so only a share or "vượt" marks one.
 ACHIEVED_ACCENTED_RE = re.compile(
-    r"\b(?:vượt|đạt)\s+(?:\w+\s+){0,3}(?:chỉ tiêu|kế hoạch|mục tiêu)\b"
+    r"\b(?:vượt|đạt)\s+(?:[\w%,.]+\s*){0,4}?(?:chỉ tiêu|kế hoạch|mục tiêu)\b"
 )
-ACHIEVED_FOLDED_RE = re.compile(r"\bvuot (?:\w+ ){0,3}(?:chi tieu|ke hoach|muc tieu)\b")
+ACHIEVED_FOLDED_RE = re.compile(
+    r"\bvuot (?:\w+ ){0,3}(?:chi tieu|ke hoach|muc tieu)\b"
+    r"|\b(?:dat|vuot) (?:\w+ ){0,3}?(?:phan tram|%) (?:\w+ ){0,2}?(?:chi tieu|ke hoach|muc tieu)\b"
+)
 # Words that mark a sentence's figure as a plan or quota rather than a result.
 TARGET_SENTENCE_RE = re.compile(
     r"\b(?:(?:dat ra|de ra|giao|dat) (?:muc tieu|chi tieu)|muc tieu|chi tieu|phan dau|du kien"
@@ -356,7 +361,7 @@ PER_YEAR_CUES: tuple[str, ...] = (
 # that matches wins; kinds are the keys of ``ingest.facts.KINDS``.
 KIND_CUES: tuple[tuple[str, str], ...] = (
     (
-        r"\bvuot (?:chi tieu|ke hoach)|\b(?:phan tram|ty le|ti le) (?:\w+ ){0,3}chi tieu",
+        r"\bvuot (?:\d+ )?(?:chi tieu|ke hoach)|\b(?:phan tram|ty le|ti le) (?:\w+ ){0,3}chi tieu",
         "ty_le_dat_chi_tieu",
     ),
     (

@@ -329,6 +329,19 @@ def test_a_list_is_cut_between_items_around_its_figure() -> None:
 
 
 # --- picking the answer out of a sentence ---------------------------------------------------
+def test_the_share_asked_with_a_count_is_the_one_stated_with_it() -> None:
+    """In a list of units each with a count and a share, the share picked is the one of the
+    unit whose count the fact table backs, not the first of the list."""
+    question = analyse("Quận Cái Răng kết nạp bao nhiêu đảng viên, đạt bao nhiêu % chỉ tiêu?")
+    text = (
+        "- Đảng bộ Khối Cơ quan thành phố: kết nạp 318 đảng viên, đạt 127,2%;\n"
+        "- Đảng bộ quận Cái Răng: kết nạp 115 đảng viên, đạt 104,5%;"
+    )
+    backed = [(text.index("115"), 6.0), (text.index("318"), 4.5)]
+    picked = [p.text for p in pick_figures(question, text, backed)]
+    assert picked == ["115 đảng viên", "104,5%"]
+
+
 @pytest.mark.parametrize(
     ("question", "sentence", "picked"),
     [
@@ -1016,6 +1029,67 @@ def test_a_school_named_in_a_question_is_not_a_level_of_education_asked(
     from bot.answering.fact_question import question_spec
 
     assert question_spec(analyse(question)).segments == segments
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "target"),
+    [
+        # The share of a plan reached is a result, however the share is written.
+        ("Năm 2024 xã Tú Lý kết nạp được bao nhiêu đảng viên, đạt bao nhiêu % chỉ tiêu?",
+         "ket_nap", False),
+        ("xa tu ly ket nap duoc bao nhieu dang vien, dat bao nhieu % chi tieu", "ket_nap", False),
+        ("Những đảng bộ nào kết nạp đảng viên vượt 100% kế hoạch?", "ty_le_dat_chi_tieu", False),
+        ("Năm 2024 tỉnh đặt chỉ tiêu kết nạp bao nhiêu đảng viên?", "ket_nap", True),
+        ("nam 2024 tinh dat chi tieu ket nap bao nhieu dang vien", "ket_nap", True),
+        # The people counted, not the organisations or the class the question also names.
+        ("Các tổ chức đảng trong doanh nghiệp kết nạp được bao nhiêu đảng viên?", "ket_nap", False),
+        ("Lớp bồi dưỡng có bao nhiêu học viên?", None, False),
+        ("Huyện mở bao nhiêu lớp bồi dưỡng?", "lop_boi_duong", False),
+        ("Xã có bao nhiêu chi bộ?", "chi_bo", False),
+    ],
+)  # fmt: skip
+def test_what_a_figure_question_asks_of_the_fact_table(
+    question: str, kind: str | None, target: bool
+) -> None:
+    from bot.answering.fact_question import question_spec
+
+    spec = question_spec(analyse(question))
+    assert (spec.kind, spec.target) == (kind, target)
+
+
+def test_the_direct_line_takes_the_quote_that_answers_every_part() -> None:
+    """Asked for a count and a share of the plan, the direct line states both from the quote
+    that gives both, not the count alone from the headline ranked above it."""
+    answer = _composed_from_two(
+        "Nha Trang kết nạp 20 đảng viên",
+        "Năm 2022 Nha Trang kết nạp được 20 đảng viên trong các doanh nghiệp.\n\n"
+        "Trong năm 2022, các tổ chức đảng đã kết nạp được 20 đảng viên mới, đạt 125% kế hoạch.",
+        "Năm 2022 Nha Trang kết nạp được bao nhiêu đảng viên, đạt bao nhiêu % kế hoạch?",
+    )
+    direct = answer.text.split("\n")[0]
+    assert _has(direct, "20 đảng viên") and _has(direct, "125%"), answer.text
+    assert direct.endswith("[2]") and answer.lead == 2
+
+
+@pytest.mark.parametrize(
+    ("head", "unit", "fits"),
+    [
+        ("dang vien", "dang vien", True),
+        ("dang vien", "quan chung uu tu", True),  # those admitted, counted as candidates
+        ("hoc sinh", "em", True),
+        ("hoc vien", "sinh vien", True),  # the attendees who are students
+        ("hoc sinh", "nguoi", True),  # people: nothing says they are others than asked
+        ("dang vien", "cong nhan", False),  # the workers among the members: a part
+        ("dang vien", "lop", False),  # a count of things
+        (None, "lop", True),
+    ],
+)
+def test_a_figure_counts_what_is_asked_or_something_else(
+    head: str | None, unit: str, fits: bool
+) -> None:
+    from bot.answering.compose import unit_fit
+
+    assert (unit_fit(head, unit) >= 0) == fits
 
 
 def test_a_student_figure_answers_how_many_students_not_how_many_members() -> None:

@@ -79,6 +79,10 @@ def test_language_and_accents(question: str, language: str, accented: bool) -> N
                 ("ha noi",), reason=DOCUMENT_NAME),
         misread("Quy định số 123-QĐ/TW có hiệu lực từ ngày nào?", (), (), reason=DOCUMENT_NAME),
         ("Thành ủy Hà Nội có bao nhiêu đảng viên?", ("ha noi",), ("ha noi",)),
+        # A level word opening the question is capitalised, and still a level.
+        ("Quận Cái Răng (Cần Thơ) kết nạp bao nhiêu đảng viên?", ("cai rang", "can tho"),
+         ("cai rang",)),
+        ("Quận ủy Long Biên có bao nhiêu đảng viên?", ("long bien",), ("long bien",)),
         # Typed with accents, a level word is one as written: "Ban" (a board) is no "bản".
         ("Ban Chấp hành Đảng bộ huyện Đức Trọng kết nạp bao nhiêu đảng viên?",
          ("chap", "duc trong"), ("duc trong",)),

@@ -65,6 +65,7 @@ class Pick:
     fact: Fact | None = None
     score: float = 0.0  # how well a figure fits the question (unit, words around it, fact)
     unit: str | None = None  # a figure's counting noun as the text has it ("công nhân")
+    fits: bool = True  # its counting noun is what the question counts, or none is said
 
 
 def same_people(unit: str, head: str) -> bool:
@@ -89,6 +90,26 @@ def _stated(query: Query, number: Number) -> bool:
     return any(re.sub(r"\D", "", s) == digits for s in query.stated)
 
 
+def unit_fit(head: str | None, unit: str) -> float:
+    """How a figure's counting noun (folded) fits the counted noun asked: below 0, it counts
+    something else than asked."""
+    if head and unit and unit.startswith(head.split()[0]):
+        return 2
+    if head and head.startswith("dang vien") and unit.startswith("quan chung"):
+        return 1.5
+    if head and same_people(unit, head):
+        return 2  # "bao nhiêu học sinh": "12 em"
+    if head in ANY_PERSON_NOUNS and unit in PERSON_NOUNS:
+        return 1.5  # "bao nhiêu học viên": "285 sinh viên" answers it, "1 lớp" does not
+    if head in PERSON_NOUNS and unit == "nguoi":
+        return 0  # "300.000 người" are people, maybe those asked: nothing says they are others
+    if head in PERSON_NOUNS and unit in PERSON_NOUNS:
+        return -1  # "203 công nhân" are not the "đảng viên" asked, only some of them
+    if head in PERSON_NOUNS and unit:
+        return -2  # "1 lớp", "47 chi bộ" count things, not the people asked
+    return 0
+
+
 def pick_figures(query: Query, text: str, facts: Sequence[tuple[int, float]] = ()) -> list[Pick]:
     """The figures of ``text`` that answer a count and/or share question, in reading order.
     ``facts``: (offset in ``text``, how well the fact there matches the question) from the
@@ -105,20 +126,8 @@ def pick_figures(query: Query, text: str, facts: Sequence[tuple[int, float]] = (
             continue
         percent = number.measure == "percent"
         unit = fold(number.unit or "")
-        score = 2.0 * _window_cover(text, number.start, number.unit_end or number.end, slot)
-        if head and unit and unit.startswith(head.split()[0]):
-            score += 2
-        elif head and head.startswith("dang vien") and unit.startswith("quan chung"):
-            score += 1.5
-        elif head and same_people(unit, head):
-            score += 2  # "bao nhiêu học sinh": "12 em"
-        elif head in ANY_PERSON_NOUNS and unit in PERSON_NOUNS:
-            # "bao nhiêu học viên": "285 sinh viên" answers it, "1 lớp" does not.
-            score += 1.5
-        elif head in PERSON_NOUNS and unit in PERSON_NOUNS:
-            score -= 1  # "203 công nhân" are not the "đảng viên" asked, only some of them
-        elif head in PERSON_NOUNS and unit:
-            score -= 2  # "1 lớp", "47 chi bộ" count things, not the people asked
+        fit = unit_fit(head, unit)
+        score = 2.0 * _window_cover(text, number.start, number.unit_end or number.end, slot) + fit
         if percent:
             score += 2 if want_share else -1
         elif want_count:
@@ -127,16 +136,28 @@ def pick_figures(query: Query, text: str, facts: Sequence[tuple[int, float]] = (
         end = number.unit_end or number.end
         kind = "share" if percent else "count"
         figure = text[number.start : end]
-        scored.append((score, Pick(kind, figure, number.start, end, score=score, unit=number.unit)))
+        fits = percent or fit >= 0  # a share is of what its sentence says, not a count of it
+        pick = Pick(kind, figure, number.start, end, score=score, unit=number.unit, fits=fits)
+        scored.append((score, pick))
     scored.sort(key=lambda item: (-item[0], item[1].start))
     picks: list[Pick] = []
     for kind, wanted in (("count", want_count), ("share", want_share)):
-        best = next((p for _, p in scored if p.kind == kind), None)
-        if wanted and best is not None:
-            picks.append(best)
+        of_kind = [p for _, p in scored if p.kind == kind]
+        if picks:
+            # Both asked of one unit ("kết nạp bao nhiêu …, đạt bao nhiêu %"): the share
+            # stated with the count, in a list of units each with its two figures.
+            of_kind = [p for p in of_kind if _same_clause(text, picks[0], p)] or of_kind
+        if wanted and of_kind:
+            picks.append(of_kind[0])
     if not picks and scored:
         picks.append(scored[0][1])
     return sorted(picks, key=lambda p: p.start)
+
+
+def _same_clause(text: str, a: Pick, b: Pick) -> bool:
+    """Whether nothing ends a clause between two figures: no line break, ";" or sentence end."""
+    between = text[min(a.end, b.end) : max(a.start, b.start)]
+    return not re.search(r"[\n;]|[.!?]\s", between)
 
 
 def pick_answer(query: Query, text: str, facts: Sequence[tuple[int, float]] = ()) -> list[Pick]:

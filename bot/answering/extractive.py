@@ -448,9 +448,17 @@ class ExtractiveAnswerer:
                 else [p for p in picks if p.fact is None or place_name(p.fact) not in wider]
                 for s, picks in zip(ordered, stated, strict=True)
             ]
+        # A quote that answers every part asked ("kết nạp bao nhiêu …, đạt bao nhiêu %"), each
+        # with a figure of what is counted, states it before one that answers a part or counts
+        # others ("203 công nhân" for "bao nhiêu đảng viên"); then the best figure, the earlier
+        # quote first.
+        parts = {"count", "share"} & set(query.answer_types)
         direct = max(
             ((n, picks) for n, picks in enumerate(stated, start=1) if picks),
-            key=lambda item: max(p.score for p in item[1]) - handicap * (item[0] - 1),
+            key=lambda item: (
+                len(parts & {p.kind for p in item[1] if p.fits}),
+                max(p.score for p in item[1]) - handicap * (item[0] - 1),
+            ),
             default=None,
         )
         lead = None

@@ -24,6 +24,7 @@ from ingest.lexicon import (
     KIND_CUES,
     LIST_CUES,
     PER_YEAR_CUES,
+    PERSON_NOUNS,
     RECRUIT_NOUNS,
     SEGMENT_CUES,
     TARGET_CUES,
@@ -36,6 +37,8 @@ from ingest.vietnamese import fold, words
 
 # Kinds counted as people: a question's segment ("nữ", "có đạo") must match for these.
 PEOPLE_KINDS = frozenset({"ket_nap", "tong_dang_vien", "xuat_sac", "hoan_thanh_tot"})
+# Kinds that count things, never the people a question counts.
+THING_KINDS = frozenset({"to_chuc_dang", "chi_bo", "lop_boi_duong", "thon_ban"})
 # Stocks at a date can be compared across dates with a caveat; flows over different periods not.
 STOCK_KINDS = frozenset({"tong_dang_vien", "to_chuc_dang", "chi_bo"})
 
@@ -105,12 +108,18 @@ def question_spec(query: Query) -> Spec:
     """What ``query`` asks in terms of facts; the extractive answerer's steps and the fact
     answerer each ask for it, so it is worked out once per question."""
     folded = folded_text(query.search_text)
-    kind = next((k for cue, k in _KIND_CUES if cue.search(folded)), None)
+    # People counted ("bao nhiêu đảng viên") are not the organisations, cells, classes or
+    # villages the question also names ("các tổ chức đảng … kết nạp bao nhiêu đảng viên").
+    people = query.head in PERSON_NOUNS
+    kind = next(
+        (k for cue, k in _KIND_CUES if not (people and k in THING_KINDS) and cue.search(folded)),
+        None,
+    )
     segments = tuple(s for cue, s in _SEGMENT_CUES if cue.search(folded))
     achieved = (
         _ACHIEVED_ACCENTED.search(query.search_text.lower())
         if query.accented
-        else _ACHIEVED_FOLDED.search(folded)
+        else _ACHIEVED_FOLDED.search(folded_text(query.search_text.replace("%", " phần trăm ")))
     )
     target = bool(_TARGET_CUES.search(folded)) and not achieved
     if kind == "ty_le_dat_chi_tieu":

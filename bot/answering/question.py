@@ -32,8 +32,9 @@ _NOT_ENTITIES = frozenset(
     key(w)
     for w in """
     Ai Nhiêu Có Các Những Tỷ Tỉ Năm Trong Từ Đến Theo Số Mỗi Tính Sau Khi Ở Tại Liệt Kê So
-    Sánh Bài Viết Nơi Nào Là Gì Đảng Đảng bộ Đảng ủy Huyện Huyện ủy Thành Thành ủy Thành phố Tỉnh
-    Tỉnh ủy Ban No Nghị quyết Đại hội Khối Chi bộ Phường Xã TP How What Which Who When Where
+    Sánh Bài Viết Nơi Nào Là Gì Đảng Đảng bộ Đảng ủy Huyện Huyện ủy Quận Quận ủy Thị ủy Thành
+    Thành ủy Thành phố Tỉnh Tỉnh ủy Ban No Nghị quyết Đại hội Khối Chi bộ Phường Xã TP How What
+    Which Who When Where
     Why Did Does Do Is Are In The Of Party District City Province Ward Bí thư Bí Thư Trưởng Phó
     Ủy Hội Nghị Quyết Đại Giá Hôm Nay Còn Thì Sao Vậy Hiện Tổng January February March April May
     June July August September October November December Hamlet Commune Party Committee Trường
@@ -279,9 +280,13 @@ _PARTY_LEVELS = (
     "thành phố",
     "tỉnh ủy",
     "huyện ủy",
+    "quận ủy",
+    "thị ủy",
     "thành ủy",
     "tỉnh uỷ",
     "huyện uỷ",
+    "quận uỷ",
+    "thị uỷ",
     "thành uỷ",
 )
 # Each folded level word and how it is written with accents ("ban" ← "bản").
