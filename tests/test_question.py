@@ -170,6 +170,9 @@ def test_figure_share_and_total(question: str, figure: bool, percent: bool, tota
         (EN_TUAN_GIAO, "dang vien"),
         ("Năm 2021 Tuần Giáo kết nạp được bao nhiêu?", None),  # nothing counted is named
         ("How many Cam Lo students were admitted in 2024?", "hoc sinh"),  # not the name
+        # English "students" at a university are "sinh viên", at a school "học sinh".
+        ("How many students were admitted at Can Tho University in 2023?", "sinh vien"),
+        ("How many students of Le Loi High School were admitted?", "hoc sinh"),
         # Those of one kind among the attendees; members of one kind are still members.
         ("Lớp có bao nhiêu học viên là sinh viên?", "sinh vien"),
         ("Lớp có bao nhiêu học viên là người dân tộc thiểu số?", "hoc vien"),

@@ -147,6 +147,11 @@ _HEAD_STOP = frozenset("nguoi la co duoc thi vao cua trong o the did do does".sp
 # A word that goes on past the noun ("thôn chưa có", "số mấy về …", "tiền một lít"): the
 # counted noun ends before it, and none was named when it comes first.
 _HEAD_END = _HEAD_STOP | frozenset("ve de voi chua cho tai tren mot of".split())
+# The glossary's "students", and a university or college named before or after it.
+_STUDENTS_RE = re.compile(
+    r"\bhoc sinh sinh vien\b.*\b(?:dai hoc|cao dang)\b"
+    r"|\b(?:dai hoc|cao dang)\b.*\bhoc sinh sinh vien\b"
+)
 # People of one kind ("sinh viên", "đoàn viên"), not anyone ("học viên").
 _SPECIFIC_PEOPLE = PERSON_NOUNS - ANY_PERSON_NOUNS
 _AMONG_RE = re.compile(r"\s*(?:\w+\s+)?la\s+([a-z]+ [a-z]+)\b")
@@ -171,6 +176,10 @@ def _head(folded_question: str, names: tuple[str, ...] = ()) -> str | None:
         syllables = syllables[:end]
         if syllables:
             head = " ".join(syllables)
+            if head == "hoc sinh" and _STUDENTS_RE.search(folded_question):
+                # English "students" (glossed "học sinh sinh viên") at a university or college
+                # are "sinh viên"; at a school, "học sinh".
+                return "sinh vien"
             # "bao nhiêu học viên là sinh viên" counts the students among the attendees.
             among = _AMONG_RE.match(folded_question, match.end(1) - 1)
             if head in ANY_PERSON_NOUNS and among and among.group(1) in _SPECIFIC_PEOPLE:
