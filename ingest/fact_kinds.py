@@ -340,7 +340,8 @@ def _classify_people(a: _Around, segment: str | None) -> Draft:
         return Draft(a.number, "can_bo")
     if _EXCESS_BEFORE_RE.search(near):
         return Draft(a.number, "khac", segment)
-    if a.target and "ket nap" in (pre + post):
+    if a.target and ("ket nap" in (pre + post) or "phat trien" in pre):
+        # "giao chỉ tiêu … phát triển 1.905 đảng viên mới": developing members is admitting them.
         return Draft(a.number, "ket_nap", segment, True)
     if a.after_listing and a.main is not None:
         return Draft(a.number, a.main.kind, segment, a.main.target)

@@ -268,6 +268,19 @@ def test_a_goal_set_is_a_target_and_a_goal_met_is_not() -> None:
     ]
 
 
+def test_a_quota_to_develop_members_is_a_target_for_admissions() -> None:
+    # "Phát triển đảng viên" (developing members) is admitting them: a quota for it is a plan.
+    body = (
+        "Năm 2024, giao chỉ tiêu toàn Đảng bộ tỉnh phát triển 1.905 đảng viên mới. Năm 2023, "
+        "toàn tỉnh phát triển được 1.720 đảng viên mới."
+    )
+    facts = extract_facts(_written("hoa-son", "Hòa Sơn giao chỉ tiêu", "2024-03-01", body))
+    assert [(f.figure, f.kind, f.target) for f in facts] == [
+        ("1.905 đảng viên", "ket_nap", True),
+        ("1.720 đảng viên", "ket_nap", False),
+    ]
+
+
 PROVINCE_REPORT = _written(
     "hoa-son",
     "Toàn tỉnh kết nạp 288 đảng viên trong 6 tháng",
