@@ -912,18 +912,29 @@ def test_the_direct_line_takes_the_figure_that_fits_the_question() -> None:
     assert quote1.endswith("[1]") and "23-3" in quote1 and _has(quote2, "120")
 
 
-def test_the_direct_line_passes_over_a_part_of_those_asked() -> None:
-    """Asked how many members were admitted, "203 công nhân" (the workers among them) is not
-    the answer; the table's 389 members in the next quote is."""
-    answer = _composed_from_two(
-        "Phát triển đảng viên trong doanh nghiệp",
-        "Năm 2023 có 203 công nhân trực tiếp sản xuất được kết nạp.\n\n"
-        "Năm 2023 — Số đảng viên kết nạp: 389; Tổ chức đảng thành lập mới: 6.",
-        "Năm 2023 Khối Doanh nghiệp kết nạp được bao nhiêu đảng viên?",
-    )
+@pytest.mark.parametrize(
+    ("text", "question", "stated"),
+    [
+        # Asked how many members were admitted, "203 công nhân" (the workers among them) is
+        # not the answer; the table's 389 members in the next quote is.
+        ("Năm 2023 có 203 công nhân trực tiếp sản xuất được kết nạp.\n\n"
+         "Năm 2023 — Số đảng viên kết nạp: 389; Tổ chức đảng thành lập mới: 6.",
+         "Năm 2023 Khối Doanh nghiệp kết nạp được bao nhiêu đảng viên?", ["389"]),
+        # Asked for a count and a share of the plan, both come from the quote that gives both,
+        # not the count alone from the headline ranked above it.
+        ("Năm 2022 Nha Trang kết nạp được 20 đảng viên trong các doanh nghiệp.\n\n"
+         "Trong năm 2022, các tổ chức đảng đã kết nạp được 20 đảng viên mới, đạt 125% kế hoạch.",
+         "Năm 2022 Nha Trang kết nạp được bao nhiêu đảng viên, đạt bao nhiêu % kế hoạch?",
+         ["20 đảng viên", "125%"]),
+    ],
+)  # fmt: skip
+def test_the_direct_line_passes_over_a_quote_that_answers_a_part(
+    text: str, question: str, stated: list[str]
+) -> None:
+    answer = _composed_from_two("Phát triển đảng viên", text, question)
     direct = answer.text.split("\n")[0]
-    assert direct.startswith("389") and direct.endswith("[2]"), answer.text
-    assert answer.lead == 2
+    assert all(_has(direct, figure) for figure in stated), answer.text
+    assert direct.endswith("[2]") and answer.lead == 2
 
 
 def test_a_comparison_of_members_with_workers_is_not_made() -> None:
@@ -1055,20 +1066,6 @@ def test_what_a_figure_question_asks_of_the_fact_table(
 
     spec = question_spec(analyse(question))
     assert (spec.kind, spec.target) == (kind, target)
-
-
-def test_the_direct_line_takes_the_quote_that_answers_every_part() -> None:
-    """Asked for a count and a share of the plan, the direct line states both from the quote
-    that gives both, not the count alone from the headline ranked above it."""
-    answer = _composed_from_two(
-        "Nha Trang kết nạp 20 đảng viên",
-        "Năm 2022 Nha Trang kết nạp được 20 đảng viên trong các doanh nghiệp.\n\n"
-        "Trong năm 2022, các tổ chức đảng đã kết nạp được 20 đảng viên mới, đạt 125% kế hoạch.",
-        "Năm 2022 Nha Trang kết nạp được bao nhiêu đảng viên, đạt bao nhiêu % kế hoạch?",
-    )
-    direct = answer.text.split("\n")[0]
-    assert _has(direct, "20 đảng viên") and _has(direct, "125%"), answer.text
-    assert direct.endswith("[2]") and answer.lead == 2
 
 
 @pytest.mark.parametrize(
