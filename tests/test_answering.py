@@ -812,6 +812,19 @@ def _one_passage(
     return candidates([evidence], lambda _: view)
 
 
+def test_a_photo_caption_is_never_quoted() -> None:
+    from bot.answering.extractive import mismatch
+
+    text = (
+        "Ảnh: Khám sức khỏe được tổ chức chặt chẽ để tuyển chọn thanh niên.\n\n"
+        "Huyện làm tốt khâu sơ tuyển, nắm chắc sức khỏe của từng thanh niên."
+    )
+    query = analyse("Huyện làm gì để tuyển chọn thanh niên?")
+    terms = question_terms(query, lambda ts, exact: dict.fromkeys(ts, 1), 10)
+    caption, sentence = featurize(query, terms, _one_passage(text))
+    assert (mismatch(query, caption), mismatch(query, sentence)) == ("caption", None)
+
+
 @pytest.mark.parametrize(
     ("question", "article", "narrowest"),
     [

@@ -98,9 +98,12 @@ class Ranking:
 
 def mismatch(query: Query, row: Sequence[float]) -> str | None:
     """Why a candidate cannot answer, whatever its score: it is about another period than the
-    one asked, or from an article that names none of the places asked about."""
+    one asked, from an article that names none of the places asked about, or a photo's caption
+    ("Ảnh: …", describing a photo the reader of a chat does not see)."""
     if query.places and row[INDEX["place_article"]] == 0:
         return "place"
+    if row[INDEX["caption"]] > 0:
+        return "caption"
     if query.years and (
         row[INDEX["year_other"]] > 0
         or row[INDEX["year_absent"]] > 0
