@@ -150,6 +150,57 @@ SPELLED_OUT_RE = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, SPELLED_OUT))}
 
 # --- what a question asks for ------------------------------------------------------------------
 
+# Capitalised words that start a Vietnamese question or are generic titles, not places or names
+# (as written; compared by ``ingest.vietnamese.key``).
+QUESTION_GENERIC_WORDS: tuple[str, ...] = tuple(
+    """
+    Ai Nhiêu Có Các Những Tỷ Tỉ Năm Trong Từ Đến Theo Số Mỗi Tính Sau Khi Ở Tại Liệt Kê So
+    Sánh Bài Viết Nơi Nào Là Gì Đảng Đảng bộ Đảng ủy Huyện Huyện ủy Quận Quận ủy Thị ủy Thành
+    Thành ủy Thành phố Tỉnh Tỉnh ủy Ban No Nghị quyết Đại hội Khối Chi bộ Phường Xã TP How What
+    Which Who When Where Why Did Does Do Is Are In The Of Party District City Province Ward Bí
+    thư Bí Thư Trưởng Phó Ủy Hội Nghị Quyết Đại Giá Hôm Nay Còn Thì Sao Vậy Hiện Tổng January
+    February March April May June July August September October November December Hamlet
+    Commune Committee Trường Công ty Tập đoàn Lớp Lễ Chi đoàn Đoàn
+    """.split()
+)
+# Words besides the administrative levels that name a place's level: a place's party committee
+# ("Thành ủy Hà Nội"), in both spellings of "ủy".
+PARTY_LEVELS: tuple[str, ...] = (
+    "tp",
+    "thành phố",
+    "tỉnh ủy",
+    "huyện ủy",
+    "quận ủy",
+    "thị ủy",
+    "thành ủy",
+    "tỉnh uỷ",
+    "huyện uỷ",
+    "quận uỷ",
+    "thị uỷ",
+    "thành uỷ",
+)
+# Folded words that cannot be the counted noun after "bao nhiêu / mấy / số" ("bao nhiêu người
+# là …"), and those the question goes on with past the noun ("thôn chưa có", "số mấy về …",
+# "tiền một lít"): the counted noun ends before them.
+COUNTED_NOUN_STOP: frozenset[str] = frozenset(
+    "nguoi la co duoc thi vao cua trong o the did do does".split()
+)
+COUNTED_NOUN_ENDS: frozenset[str] = COUNTED_NOUN_STOP | frozenset(
+    "ve de voi chua cho tai tren mot of".split()
+)
+# Where students are "sinh viên" (folded): the glossary renders English "students" as both.
+HIGHER_EDUCATION: tuple[str, ...] = ("dai hoc", "cao dang")
+# Folded words that cannot make the focus a "… gì / nào" question asks about.
+FOCUS_STOP: frozenset[str] = frozenset("la the nhu ra lam co duoc bang vao cua voi cho".split())
+# Folded words near a question word that are not what it asks for.
+NOT_COUNTED: frozenset[str] = frozenset(("%", "phan", "percent", "nam", "so", "year"))
+# The question words (folded, pairs joined by "_") around which a question's slot is read.
+SLOT_QUESTION_WORDS: frozenset[str] = frozenset(
+    "bao_nhieu may ai gi nao dau sao the_nao how_many how_much who what which when where "
+    "why".split()
+)
+
+
 # Answer types a question can ask for, each with the folded cues that mark it. Checked in this
 # order; a question may ask for several ("bao nhiêu … đạt bao nhiêu %").
 # How the question words are written, for a question typed without diacritics: articles state

@@ -355,3 +355,16 @@ def test_questions_that_ask_nothing(question: str) -> None:
     assert (query.entities, query.places, query.stated) == ((), (), ())
     assert (query.wants_figure, query.head, query.focus) == (False, None, None)
     assert query.asks == 1  # every question is one ask at least
+
+
+@pytest.mark.parametrize(
+    "table",
+    ["COUNTED_NOUN_ENDS", "FOCUS_STOP", "NOT_COUNTED", "SLOT_QUESTION_WORDS", "HIGHER_EDUCATION"],
+)
+def test_the_question_word_tables_are_written_folded(table: str) -> None:
+    # They are compared with the folded question: a word written with accents never matches.
+    import ingest.lexicon
+    from ingest.vietnamese import fold
+
+    words = getattr(ingest.lexicon, table)
+    assert words and all(fold(w) == w for w in words), table

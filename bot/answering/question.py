@@ -12,15 +12,22 @@ from index.lexical import STOPWORDS
 from ingest.lexicon import (
     ANSWER_TYPE_CUES,
     ANY_PERSON_NOUNS,
+    COUNTED_NOUN_ENDS,
     DOCUMENT_RE,
     ENGLISH_MARKERS,
     FIGURE_MARKERS,
+    FOCUS_STOP,
     GLOSSARY,
+    HIGHER_EDUCATION,
     LEVEL_WORDS,
+    NOT_COUNTED,
     NOT_TYPED_NAME_START,
     ORG_KINDS,
+    PARTY_LEVELS,
     PERCENT_MARKERS,
     PERSON_NOUNS,
+    QUESTION_GENERIC_WORDS,
+    SLOT_QUESTION_WORDS,
     TARGET_CUES,
     TYPED_PLACE_LEVELS,
     YEAR_RE,
@@ -28,19 +35,7 @@ from ingest.lexicon import (
 from ingest.vietnamese import WORD_RE, fold, is_accented, key, nfc, words
 
 # Capitalised words that start a Vietnamese question or are generic titles, not places/names.
-_NOT_ENTITIES = frozenset(
-    key(w)
-    for w in """
-    Ai Nhiêu Có Các Những Tỷ Tỉ Năm Trong Từ Đến Theo Số Mỗi Tính Sau Khi Ở Tại Liệt Kê So
-    Sánh Bài Viết Nơi Nào Là Gì Đảng Đảng bộ Đảng ủy Huyện Huyện ủy Quận Quận ủy Thị ủy Thành
-    Thành ủy Thành phố Tỉnh Tỉnh ủy Ban No Nghị quyết Đại hội Khối Chi bộ Phường Xã TP How What
-    Which Who When Where
-    Why Did Does Do Is Are In The Of Party District City Province Ward Bí thư Bí Thư Trưởng Phó
-    Ủy Hội Nghị Quyết Đại Giá Hôm Nay Còn Thì Sao Vậy Hiện Tổng January February March April May
-    June July August September October November December Hamlet Commune Party Committee Trường
-    Công ty Tập đoàn Lớp Lễ Chi đoàn Đoàn
-    """.split()
-)
+_NOT_ENTITIES = frozenset(key(w) for w in QUESTION_GENERIC_WORDS)
 
 
 @dataclass(frozen=True)
@@ -143,14 +138,10 @@ _HEAD_SO_RE = re.compile(
     r"(?<!thieu )(?<!da )(?<!dan )(?<!co )\b(?:tong so|so luong|so)\s+"
     r"(?!(?:sanh|voi|ket|tuyen|bo|may|bao|nao)\b)((?:[a-z]+\s?){1,2})"
 )
-_HEAD_STOP = frozenset("nguoi la co duoc thi vao cua trong o the did do does".split())
-# A word that goes on past the noun ("thôn chưa có", "số mấy về …", "tiền một lít"): the
-# counted noun ends before it, and none was named when it comes first.
-_HEAD_END = _HEAD_STOP | frozenset("ve de voi chua cho tai tren mot of".split())
 # The glossary's "students", and a university or college named before or after it.
+_HIGHER = "|".join(HIGHER_EDUCATION)
 _STUDENTS_RE = re.compile(
-    r"\bhoc sinh sinh vien\b.*\b(?:dai hoc|cao dang)\b"
-    r"|\b(?:dai hoc|cao dang)\b.*\bhoc sinh sinh vien\b"
+    rf"\bhoc sinh sinh vien\b.*\b(?:{_HIGHER})\b|\b(?:{_HIGHER})\b.*\bhoc sinh sinh vien\b"
 )
 # People of one kind ("sinh viên", "đoàn viên"), not anyone ("học viên").
 _SPECIFIC_PEOPLE = PERSON_NOUNS - ANY_PERSON_NOUNS
@@ -172,7 +163,7 @@ def _head(folded_question: str, names: tuple[str, ...] = ()) -> str | None:
         syllables = match.group(1).split()
         if syllables[:2] == ["phan", "tram"] or syllables == ["%"]:
             return "%"
-        end = next((i for i, s in enumerate(syllables) if s in _HEAD_END), len(syllables))
+        end = next((i for i, s in enumerate(syllables) if s in COUNTED_NOUN_ENDS), len(syllables))
         syllables = syllables[:end]
         if syllables:
             head = " ".join(syllables)
@@ -190,7 +181,6 @@ def _head(folded_question: str, names: tuple[str, ...] = ()) -> str | None:
 
 _FOCUS_RE = re.compile(r"\b([a-z]+ [a-z]+) (?:gi|nao)\b")
 _FOCUS_LEAD_RE = re.compile(r"^\s*(?:nhung|cac)\s+([a-z]+ [a-z]+)\b")
-_FOCUS_STOP = frozenset("la the nhu ra lam co duoc bang vao cua voi cho".split())
 # How the leading noun was acted on: "Các chi bộ … như thế nào" asks what the cells did, and
 # "chi bộ" is who did it, not what the answer is about.
 _HOW_RE = re.compile(r"\b(?:the nao|cach nao|ra sao|lam gi|how)\b")
@@ -202,14 +192,10 @@ def _focus(folded_question: str) -> str | None:
     about what they did)."""
     for match in _FOCUS_RE.finditer(folded_question):
         pair = match.group(1).split()
-        if pair[-1] not in _FOCUS_STOP and pair[0] not in _FOCUS_STOP:
+        if pair[-1] not in FOCUS_STOP and pair[0] not in FOCUS_STOP:
             return " ".join(pair)
     lead = _FOCUS_LEAD_RE.search(folded_question)
-    if (
-        lead
-        and not set(lead.group(1).split()) & _FOCUS_STOP
-        and not _HOW_RE.search(folded_question)
-    ):
+    if lead and not set(lead.group(1).split()) & FOCUS_STOP and not _HOW_RE.search(folded_question):
         return lead.group(1)
     return None
 
@@ -234,13 +220,6 @@ _ASK_RE = re.compile(
 _STATED_RE = re.compile(r"(?<![\d/.,-])\d+(?:[.,]\d+)*(?![\d/-])")
 
 
-_NOT_COUNTED = frozenset(("%", "phan", "percent", "nam", "so", "year"))
-
-
-_QUESTION_WORDS = frozenset(
-    "bao_nhieu may ai gi nao dau sao the_nao how_many how_much who what which when where "
-    "why".split()
-)
 SLOT_AFTER, SLOT_BEFORE = 6, 3
 
 
@@ -250,8 +229,8 @@ def slot_words(folded_question: str) -> tuple[str, ...]:
     marks = [
         i
         for i in range(len(tokens))
-        if tokens[i] in _QUESTION_WORDS
-        or (i + 1 < len(tokens) and f"{tokens[i]}_{tokens[i + 1]}" in _QUESTION_WORDS)
+        if tokens[i] in SLOT_QUESTION_WORDS
+        or (i + 1 < len(tokens) and f"{tokens[i]}_{tokens[i + 1]}" in SLOT_QUESTION_WORDS)
     ]
     found: list[str] = []
     for i in marks:
@@ -259,7 +238,7 @@ def slot_words(folded_question: str) -> tuple[str, ...]:
             word = tokens[j]
             if (
                 word not in STOPWORDS
-                and word not in _QUESTION_WORDS
+                and word not in SLOT_QUESTION_WORDS
                 and not word.isdigit()
                 and word != "%"
             ):
@@ -274,7 +253,7 @@ def answer_types(folded_question: str) -> tuple[str, ...]:
         # "tỷ lệ … là bao nhiêu", "chiếm bao nhiêu %", "năm bao nhiêu", "số bao nhiêu": the
         # number word belongs to the other ask; a count is asked only of a noun of its own.
         nouns = re.findall(r"\b(?:bao nhieu|how many|may) (\S+)", folded_question)
-        if not [n for n in nouns if n not in _NOT_COUNTED and n not in STOPWORDS]:
+        if not [n for n in nouns if n not in NOT_COUNTED and n not in STOPWORDS]:
             found.remove("count")
     return tuple(found)
 
@@ -282,28 +261,12 @@ def answer_types(folded_question: str) -> tuple[str, ...]:
 _BOUND_YEAR_RE = re.compile(
     r"\b(?:trước|sau|before|after|prior to)\s+(?:(?:năm|year)\s+)?((?:19|20)\d\d)\b", re.IGNORECASE
 )
-# Words besides the administrative levels that name a place's level: a place's party committee
-# ("Thành ủy Hà Nội"), in both spellings of "ủy".
-_PARTY_LEVELS = (
-    "tp",
-    "thành phố",
-    "tỉnh ủy",
-    "huyện ủy",
-    "quận ủy",
-    "thị ủy",
-    "thành ủy",
-    "tỉnh uỷ",
-    "huyện uỷ",
-    "quận uỷ",
-    "thị uỷ",
-    "thành uỷ",
-)
 # Each folded level word and how it is written with accents ("ban" ← "bản").
 _LEVELS_WRITTEN: dict[str, set[str]] = {}
-for _written in (*LEVEL_WORDS, *_PARTY_LEVELS):
+for _written in (*LEVEL_WORDS, *PARTY_LEVELS):
     _LEVELS_WRITTEN.setdefault(fold(_written), set()).add(_written.lower())
 # The same words folded, longest first: the level before (or after) a name a question gives.
-_LEVELS_FOLDED = tuple(sorted({fold(w) for w in (*LEVEL_WORDS, *_PARTY_LEVELS)}, key=len))[::-1]
+_LEVELS_FOLDED = tuple(sorted({fold(w) for w in (*LEVEL_WORDS, *PARTY_LEVELS)}, key=len))[::-1]
 
 
 def asked_years(question: str) -> tuple[str, ...]:
