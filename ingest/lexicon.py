@@ -179,14 +179,12 @@ PARTY_LEVELS: tuple[str, ...] = (
     "thị uỷ",
     "thành uỷ",
 )
-# Folded words that cannot be the counted noun after "bao nhiêu / mấy / số" ("bao nhiêu người
-# là …"), and those the question goes on with past the noun ("thôn chưa có", "số mấy về …",
-# "tiền một lít"): the counted noun ends before them.
-COUNTED_NOUN_STOP: frozenset[str] = frozenset(
-    "nguoi la co duoc thi vao cua trong o the did do does".split()
-)
-COUNTED_NOUN_ENDS: frozenset[str] = COUNTED_NOUN_STOP | frozenset(
-    "ve de voi chua cho tai tren mot of".split()
+# Folded words that end the counted noun after "bao nhiêu / mấy / số": those that cannot be it
+# ("bao nhiêu người là …") and those the question goes on with past it ("thôn chưa có", "số mấy
+# về …", "tiền một lít"). None is counted when one comes first.
+COUNTED_NOUN_ENDS: frozenset[str] = frozenset(
+    "nguoi la co duoc thi vao cua trong o the did do does ve de voi chua cho tai tren mot "
+    "of".split()
 )
 # Where students are "sinh viên" (folded): the glossary renders English "students" as both.
 HIGHER_EDUCATION: tuple[str, ...] = ("dai hoc", "cao dang")
