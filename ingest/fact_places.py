@@ -11,8 +11,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from ingest.lexicon import NATIONAL, NATIONAL_SCOPES, NOT_PLACE_NAMES, ORGAN_WORDS
 from ingest.models import Article
-from ingest.vietnamese import fold
 
 _LEVEL_WORDS: list[tuple[str, str]] = [
     # (pattern, level); longest first so "Khối các cơ quan tỉnh Lạng Sơn" is not "tỉnh Lạng Sơn".
@@ -30,15 +30,16 @@ _LEVEL_WORDS: list[tuple[str, str]] = [
 _LEVEL_RE = re.compile(
     "|".join(f"(?P<l{i}>\\b(?:{pattern}))" for i, (pattern, _) in enumerate(_LEVEL_WORDS))
 )
-_SYLLABLE_RE = re.compile(r"\s+([^\W\d_]+)")
-# Capitalised words that follow a level word without being a place's name.
-_NOT_NAME = frozenset(fold(w) for w in "Đảng Nhà Nước Ban Nghị Quyết Đại Hội Ủy".split())
+# A syllable of a name, those of minority languages with an apostrophe included: "Đắk P’lao".
+_SYLLABLE_RE = re.compile(r"\s+([^\W\d_]+(?:['’][^\W\d_]+)*)")
 # Generic mentions: "toàn huyện", "Đảng bộ thành phố", "Huyện ủy" (without a name after).
 _GENERIC_RE = re.compile(
     r"\b[Tt]oàn (?P<a>huyện|thành phố|tỉnh|phường|xã|quận|thị xã|Đảng bộ)\b"
     r"|\b(?:Đảng bộ|Đảng ủy|Đảng uỷ|Ban Thường vụ|Thường trực) (?P<b>huyện|thành phố|tỉnh|phường|"
     r"xã|quận|thị xã|Khối)\b"
     r"|\b(?P<c>Huyện|Thành|Tỉnh|Quận|Thị) [uủ]y\b(?! viên)"
+    # "của cả nước", "đông nhất cả nước" compare with the country; they do not count it.
+    rf"|(?<!của )(?<!nhất )\b(?P<d>(?i:{'|'.join(NATIONAL_SCOPES)}))\b"
 )
 _GENERIC_LEVEL = {
     "huyện": "huyện",
@@ -54,6 +55,7 @@ _GENERIC_LEVEL = {
     "đảng bộ": "",
     "đảng ủy": "",
     "đảng uỷ": "",
+    **{scope: NATIONAL for scope in NATIONAL_SCOPES},
 }
 
 
@@ -91,13 +93,26 @@ def _named_mentions(text: str) -> list[Mention]:
             if syllable is None or "\n" in text[pos : syllable.start(1)]:
                 break
             word = syllable.group(1)
-            if not word[:1].isupper() or (not names and fold(word) in _NOT_NAME):
+            if not word[:1].isupper() or (not names and _not_a_name(text, word, syllable.end())):
                 break
             names.append(word)
             pos = syllable.end()
         if names:
             found.append(Mention(match.start(), pos, level, " ".join(names)))
     return found
+
+
+def _not_a_name(text: str, word: str, end: int) -> bool:
+    """Whether a capitalised word after a level word starts something else than the place's name:
+    "tỉnh Đảng …", "huyện Đại hội …" but not "huyện Đại Lộc" or "TP. Nha Trang". Compared with
+    accents, since folded "Nhà" (nước) is "Nha" (Trang)."""
+    lowered = word.lower()
+    if lowered in NOT_PLACE_NAMES:
+        return True
+    if lowered not in ORGAN_WORDS:
+        return False
+    following = _SYLLABLE_RE.match(text, end)
+    return following is None or not following.group(1)[:1].isupper()
 
 
 class Places:
@@ -122,6 +137,8 @@ class Places:
     def resolve(self, mention: Mention) -> tuple[str, str] | None:
         if mention.name is not None:
             return mention.level, mention.name
+        if mention.level == NATIONAL:
+            return NATIONAL, ""
         if not mention.level:
             return self.main
         for level, name in self.title:

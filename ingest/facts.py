@@ -141,8 +141,9 @@ def extract_facts(article: Article) -> list[Fact]:
             if draft.whole == -1.0:
                 pending_totals.append((len(facts), draft))
             facts.append(_fact(article, draft, sentence, s_start, place, when, per_year))
-        if resolved:
-            carried_place = resolved[-1][1]
+        own = [p for m, p in resolved if not _qualifier(sentence, resolved, m, len(sentence))]
+        if own or resolved:
+            carried_place = (own or [p for _, p in resolved])[-1]
     _resolve_totals(facts, pending_totals)
     return facts
 
@@ -274,6 +275,10 @@ def _nearest_place(
     """The place named nearest before the figure (a named one over a generic one in the same
     clause), else the first after it before a comma: "Pa Vệ Sủ dẫn đầu với 46 đảng viên, tiếp
     đến là xã Thu Lũm với 38" does not make the 46 Thu Lũm's."""
+    # A place in brackets after another qualifies it ("xã Tú Lý (huyện Đà Bắc) đã kết nạp 13"):
+    # the figure is the first one's unless it stands in the brackets too.
+    own = [(m, p) for m, p in resolved if not _qualifier(sentence, resolved, m, pos)]
+    resolved = own or resolved
     before = [(m, p) for m, p in resolved if m.end <= pos]
     if before:
         clause_start = clause_bounds(sentence, pos)[0]
@@ -289,6 +294,21 @@ def _nearest_place(
     clause_end = pos + stop.start() if stop else len(sentence)
     after = [(m, p) for m, p in resolved if pos <= m.start < clause_end]
     return after[0][1] if after else None
+
+
+def _qualifier(
+    sentence: str, resolved: list[tuple[Mention, tuple[str, str]]], mention: Mention, pos: int
+) -> bool:
+    """Whether ``mention`` stands in brackets right after another place, which it qualifies
+    ("xã Cư Đrăm (huyện Krông Bông, tỉnh Đắk Lắk)"), and the brackets do not hold ``pos``. After
+    an organisation ("Chi bộ Trường THPT Nguyễn Trãi (huyện Thường Tín)") it is the place."""
+    opened = sentence.rfind("(", 0, mention.start)
+    if opened < 0 or sentence.rfind(")", 0, mention.start) > opened:
+        return False
+    closed = sentence.find(")", mention.start)
+    if opened < pos and (closed < 0 or pos < closed):
+        return False
+    return any(m.end <= opened and not sentence[m.end : opened].strip() for m, _ in resolved)
 
 
 def _consistency(draft: Draft, whole: float) -> str | None:

@@ -88,6 +88,15 @@ NOT_TYPED_NAME_START: frozenset[str] = frozenset(
     "ket nap dang vien chi bo uy nam hoi hinh phap an than thuc huong tien hanh doi dan "
     "giao".split()
 )
+# How a report says a figure is the whole country's ("Trên phạm vi cả nước, …", "toàn Đảng kết
+# nạp …"), lower-case; such a figure's place is ``NATIONAL``, not the article's.
+NATIONAL_SCOPES: tuple[str, ...] = ("cả nước", "toàn quốc", "toàn đảng")
+NATIONAL = "cả nước"
+# Capitalised words (lower-cased, with accents) that after a level word never start a place's
+# name ("Đảng bộ tỉnh Đảng …"), and those that start the name of an organ instead unless the next
+# syllable is capitalised too: "huyện Đại hội" is not a place, "huyện Đại Lộc" and "TP. Nhà Bè" are.
+NOT_PLACE_NAMES: frozenset[str] = frozenset({"đảng", "ủy", "uỷ"})
+ORGAN_WORDS: frozenset[str] = frozenset("nhà nước ban nghị quyết đại hội".split())
 # Folded words before a capitalised name that make it a place or an organisation, not a person.
 PLACE_CUES: frozenset[str] = frozenset(
     """

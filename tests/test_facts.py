@@ -256,6 +256,45 @@ def test_a_stretch_of_years_counted_back_is_the_figures_own_period_and_place() -
     ]
 
 
+def test_a_place_in_brackets_after_another_only_says_where_that_one_is() -> None:
+    body = (
+        "Năm 2023, Đảng bộ xã Hòa Bình (huyện Sơn Khê, tỉnh Hòa Sơn) kết nạp 14 đảng viên.\n"
+        "Chi bộ Trường THPT Lê Lợi (huyện Phước An) kết nạp 3 học sinh.\n"
+        "Bon B’Rang, xã Đắk R’lung (huyện Sơn Khê) có 40 đảng viên. Chi bộ bon hiện có 20 đảng "
+        "viên."
+    )
+    facts = extract_facts(_written("son-khe", "Sơn Khê kết nạp đảng viên", "2024-03-01", body))
+    assert [(f.figure, f.place) for f in facts] == [
+        ("14 đảng viên", "xã Hòa Bình"),
+        # After an organisation, the bracket names its place.
+        ("3 học sinh", "huyện Phước An"),
+        # A name with an apostrophe is whole; the next sentence goes on with it, not its district.
+        ("40 đảng viên", "xã Đắk R’lung"),
+        ("20 đảng viên", "xã Đắk R’lung"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "place"),
+    [
+        # Folded, "Nhà" (nước) is "Nha" (Trang) and "Đại" (hội) "Đại" (Lộc): names are told from
+        # organs by their accents and by the syllable after.
+        ("Đảng bộ TP. Nha Trang kết nạp 20 đảng viên.", "thành phố Nha Trang"),
+        ("Đảng bộ huyện Nhà Bè kết nạp 20 đảng viên.", "huyện Nhà Bè"),
+        ("Đảng bộ huyện Đại Lộc kết nạp 20 đảng viên.", "huyện Đại Lộc"),
+        ("Nghị quyết Đại hội Đảng bộ tỉnh Đại hội lần này giao 20 đảng viên.", "huyện Sơn Khê"),
+        ("Ban Thường vụ Tỉnh ủy Hòa Sơn giao 20 đảng viên.", "tỉnh Hòa Sơn"),
+        # The whole country's figure is not the article's place; a comparison with it is.
+        ("Trên phạm vi cả nước, năm 2023 kết nạp 20 đảng viên.", "cả nước"),
+        ("Năm 2023, toàn Đảng kết nạp 20 đảng viên.", "cả nước"),
+        ("Huyện có số giáo dân đông nhất cả nước, với 20 đảng viên.", "huyện Sơn Khê"),
+    ],
+)
+def test_names_after_a_level_word_are_told_from_organs(sentence: str, place: str) -> None:
+    facts = extract_facts(_written("son-khe", "Huyện Sơn Khê", "2024-03-01", sentence))
+    assert [f.place for f in facts] == [place]
+
+
 def test_a_goal_set_is_a_target_and_a_goal_met_is_not() -> None:
     body = (
         "Nghị quyết đặt mục tiêu đến năm 2025 kết nạp ít nhất 600 đảng viên. Năm 2023, huyện "
