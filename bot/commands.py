@@ -110,6 +110,7 @@ def format_explain(explained: dict[str, Any], features: int = 8) -> str:
         f"years: {', '.join(explained['years']) or '-'}; places: "
         f"{', '.join(explained['places']) or '-'}; threshold {explained['threshold']}; "
         f"decision: {explained['decision']} {explained['chosen'] or ''}".rstrip()
+        + (f" ({explained['refusal']})" if explained.get("refusal") else "")
     ]
     for c in explained["candidates"]:
         flag = f" ✗ {c['mismatch']} mismatch" if c["mismatch"] else ""

@@ -452,6 +452,22 @@ SEGMENT_CUES: tuple[tuple[str, str], ...] = (
     (r"\bnu\b", "nu"),
 )
 
+# How a comparison or a total is worded around its places, as written with accents (a question
+# typed without them is read with their folded forms): the words joining two places ("A và B",
+# "A hay B"), those opening the question ("So sánh …", "Cộng lại, …"), the comparatives before
+# "hơn", the words of a measure ("bao nhiêu", "số"), those asking which place ("nơi nào") and
+# those opening the closing clause ("…, tổng cộng là bao nhiêu?").
+PLACE_JOINS: tuple[str, ...] = ("và", "với", "so với", "còn", "hay", "hoặc")
+MULTI_LEADS: tuple[str, ...] = ("so sánh", "cộng cả", "cộng lại", "cộng", "tính tổng")
+COMPARATIVES: tuple[str, ...] = ("nhiều", "ít", "cao", "thấp", "lớn", "nhỏ")
+FIGURE_WORDS: tuple[str, ...] = ("bao nhiêu", "mấy", "tỷ lệ", "tỉ lệ")
+MEASURE_WORDS: tuple[str, ...] = (*FIGURE_WORDS, "số")
+WHICH_PLACE: tuple[str, ...] = ("nơi nào", "bên nào", "địa phương nào", "đơn vị nào")
+CLOSING_WORDS: tuple[str, ...] = ("tổng cộng", "cộng lại", "thì")
+# Words between a place's name and what came before it: "… ở", "… của Đảng bộ".
+LOCATIVES: tuple[str, ...] = ("ở", "của", "tại")
+PARTY_UNITS: tuple[str, ...] = ("đảng bộ", "đảng ủy", "đảng uỷ")
+
 # Folded phrases that make a question about several places a comparison or a total.
 COMPARE_CUES: tuple[str, ...] = (
     " so sanh ",

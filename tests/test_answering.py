@@ -292,6 +292,38 @@ def test_scraps_of_a_report_about_another_year_are_refused(another_answer: bool)
         assert "không nêu số liệu này cho năm 2020" in answerer.refusal(query, ranking).text
 
 
+@pytest.mark.parametrize("content", [0.0, 1.0])
+def test_a_best_sentence_that_only_names_what_was_asked_does_not_block_the_answer(
+    content: float,
+) -> None:
+    # A headline holding the place and year asked and little else ranks first; the sentence
+    # with the figure is second. The headline cannot be the answer; the figure's sentence is,
+    # unless it too covers too little of the question (then the reason is said).
+    view = build_view("a", "Rà soát đảng viên", "2019-05-17", ENUMERATED)
+    evidence = Evidence(
+        n=1, chunk_id="a:0", article_id="a", title="Rà soát đảng viên", date="2019-05-17",
+        origin="a.txt", text=ENUMERATED, start=0, end=len(ENUMERATED), score=1.0,
+    )  # fmt: skip
+    first, second, *_ = candidates([evidence], lambda _: view)
+
+    def row(content_context: float) -> list[float]:
+        out = [0.0] * len(FEATURES)
+        out[INDEX["cover_context"]] = out[INDEX["slot_context"]] = 1.0
+        out[INDEX["content_context"]] = content_context
+        return out
+
+    scored = [Scored(first, row(0.0), 0.4), Scored(second, row(content), 0.3)]
+    answerer = ExtractiveAnswerer(
+        ranker=Ranker(weights={}, bias=0.0, selection=Selection(threshold=0.1, min_content=0.15))
+    )
+    ranking = Ranking(analyse("Năm 2019 rà soát được bao nhiêu đảng viên?"), scored)
+    chosen = answerer.select(ranking)
+    assert [s.candidate for s in chosen[:1]] == ([second] if content else [])
+    reason = answerer.refusal_reason(ranking)
+    assert (reason is None) is bool(content)
+    assert content or "content_context" in str(reason)
+
+
 def test_a_list_running_past_its_passage_is_cited_whole() -> None:
     view = build_view("a", "Rà soát đảng viên", "2019-05-17", ENUMERATED)
     end = ENUMERATED.index("Thứ hai")  # the passage holds the introduction and one item
@@ -422,6 +454,21 @@ def test_a_long_sentence_is_cut_to_the_clauses_around_its_answer() -> None:
          "nào kết nạp được nhiều đảng viên hơn?", "compare",
          ["Năm 2023, huyện Xuân Trường (Nam Định) kết nạp được bao nhiêu đảng viên?",
           "Năm 2023, Đảng bộ Khối Doanh nghiệp tỉnh Bắc Ninh kết nạp được bao nhiêu đảng viên?"]),
+        # "A hay B …": or; the comparative need not follow "nhiều" at once.
+        ("Năm 2023, huyện Sơn Khê (Hòa Sơn) hay huyện Phước An kết nạp được nhiều đảng viên "
+         "hơn?", "compare",
+         ["Năm 2023, huyện Sơn Khê (Hòa Sơn) kết nạp được bao nhiêu đảng viên?",
+          "Năm 2023, huyện Phước An kết nạp được bao nhiêu đảng viên?"]),
+        # Typed without accents, in lower case: the same parts, worded the same way.
+        ("so sanh so dang vien moi duoc ket nap o huyen tuan giao va o thanh pho lai chau",
+         "compare", ["so dang vien moi duoc ket nap o huyen tuan giao la bao nhieu?",
+                     "so dang vien moi duoc ket nap o thanh pho lai chau la bao nhieu?"]),
+        ("cong lai huyen son khe va thi xa phuoc an thi ket nap duoc bao nhieu dang vien",
+         "total", ["huyen son khe ket nap duoc bao nhieu dang vien?",
+                   "thi xa phuoc an ket nap duoc bao nhieu dang vien?"]),
+        ("dang bo huyen tuan giao va dang bo huyen nui thanh, noi nao co nhieu dang vien hon",
+         "compare", ["dang bo huyen tuan giao co bao nhieu dang vien?",
+                     "dang bo huyen nui thanh co bao nhieu dang vien?"]),
     ],
 )  # fmt: skip
 def test_multi_place_questions_split_into_one_question_per_place(
@@ -652,6 +699,7 @@ def test_a_question_that_shares_only_a_name_with_the_articles_is_refused(
     # answered with a quote that names the district and nothing else of the question.
     explained = samples_bot.explain(question, top=1)
     assert explained["decision"] == "refuse"
+    assert explained["refusal"]  # the maintainer is told which step refused
     candidates = explained["candidates"]
     assert isinstance(candidates, list)
     assert not candidates or candidates[0]["features"]["content_context"]["value"] < 0.15

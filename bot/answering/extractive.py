@@ -202,18 +202,19 @@ class ExtractiveAnswerer:
         scored.sort(key=lambda s: (-s.probability, s.candidate.rank, s.candidate.start))
         return Ranking(query, scored)
 
-    def select(self, ranking: Ranking) -> list[Scored]:
-        """The sentences to quote, best first; empty when the best is not likely enough."""
+    def refusal_reason(self, ranking: Ranking) -> str | None:
+        """Why the best candidate cannot be the answer (the threshold step), None when it may."""
         settings = self.ranker.selection
-        eligible = ranking.eligible
-        if not eligible or eligible[0].probability < settings.threshold:
-            return []
-        if eligible[0].row[INDEX["cover_context"]] < settings.min_cover:
-            return []
-        if eligible[0].row[INDEX["slot_context"]] < settings.min_slot:
-            return []
-        if eligible[0].row[INDEX["content_context"]] < settings.min_content:
-            return []  # it holds the question's names and little else: about them, not it
+        if not ranking.eligible:
+            return "no candidate left after the mismatch step"
+        eligible = self._admissible(ranking)
+        if not eligible:
+            best = ranking.eligible[0]
+            short = next(f for f, least in self._least() if best.row[INDEX[f]] < least)
+            return f"no candidate covers enough of the question (best: {short} too low)"
+        best = eligible[0]
+        if best.probability < settings.threshold:
+            return f"best probability {best.probability:.3f} < threshold {settings.threshold}"
         if settings.period_dominance > 0:
             # The answer the articles give is for another period when a sentence set aside for
             # its period would far outscore, its period aside, the best one left, and no likely
@@ -225,8 +226,33 @@ class ExtractiveAnswerer:
                 for s in eligible
                 if s.probability >= settings.threshold and not _off_measure(s.row)
             )
-            if eligible[0].probability < settings.period_dominance * other and not any(on_measure):
-                return []
+            if best.probability < settings.period_dominance * other and not any(on_measure):
+                return (
+                    f"a sentence set aside for its period scores {other:.3f}, far above the "
+                    "best left, and none left gives the asked measure"
+                )
+        return None
+
+    def _least(self) -> tuple[tuple[str, float], ...]:
+        settings = self.ranker.selection
+        return (
+            ("cover_context", settings.min_cover),
+            ("slot_context", settings.min_slot),
+            # It holds the question's names and little else: about them, not what is asked.
+            ("content_context", settings.min_content),
+        )
+
+    def _admissible(self, ranking: Ranking) -> list[Scored]:
+        """The eligible candidates that cover enough of the question to answer it."""
+        least = self._least()
+        return [s for s in ranking.eligible if all(s.row[INDEX[f]] >= v for f, v in least)]
+
+    def select(self, ranking: Ranking) -> list[Scored]:
+        """The sentences to quote, best first; empty when the best is not likely enough."""
+        if self.refusal_reason(ranking) is not None:
+            return []
+        settings = self.ranker.selection
+        eligible = self._admissible(ranking)
         query = ranking.query
         top = eligible[0]
         chosen = [top]
@@ -539,6 +565,7 @@ class ExtractiveAnswerer:
             "places": list(query.entities),
             "threshold": settings.threshold,
             "decision": "answer" if chosen else "refuse",
+            "refusal": self.refusal_reason(ranking),
             "chosen": [ranking.scored.index(s) + 1 for s in chosen],
             "candidates": [
                 {

@@ -11,45 +11,117 @@ quan tỉnh Hải Dương năm 2022 kết nạp được bao nhiêu đảng viê
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.answering.compose import Pick, pick_figures, same_people
 from bot.answering.fact_question import folded_text
-from bot.answering.question import Query, analyse, entity_spans, folded_question
+from bot.answering.question import (
+    Query,
+    analyse,
+    entity_spans,
+    folded_question,
+    typed_places,
+)
 from bot.types import Answer, Citation
 from ingest.lexicon import (
     ANY_PERSON_NOUNS,
+    CLOSING_WORDS,
+    COMPARATIVES,
     COMPARE_CUES,
+    FIGURE_WORDS,
     LEVEL_WORDS,
+    LOCATIVES,
+    MEASURE_WORDS,
     MEMBER_NOUNS,
+    MULTI_LEADS,
+    PARTY_UNITS,
     PERSON_NOUNS,
+    PLACE_JOINS,
     TOTAL_CUES,
+    WHICH_PLACE,
     YEAR_RE,
 )
 from ingest.numbers import format_number, parse_number
-from ingest.vietnamese import fold
+from ingest.vietnamese import fold, is_accented
 
-# Where a question joins its places: "A và B", "A với B", "A, còn B".
-_JOIN_RE = re.compile(r",?\s+(?:và|với|so với|còn)\s+|,\s+còn\s+|;\s+", re.IGNORECASE)
-_LEAD_RE = re.compile(r"^\s*(?:so sánh|cộng (?:cả|lại)|cộng|tính tổng)\s*,?\s*", re.IGNORECASE)
-_MORE_RE = re.compile(r"\b(?:nhiều|ít|cao|thấp|lớn|nhỏ)\s+(?P<noun>(?:\w+\s+){0,3}?)hơn\b", re.I)
-_MEASURE_RE = re.compile(r"\b(?:bao nhiêu|mấy|tỷ lệ|tỉ lệ|số)\b", re.IGNORECASE)
-_ASKS_FIGURE_RE = re.compile(r"\b(?:bao nhiêu|mấy|tỷ lệ|tỉ lệ)\b", re.IGNORECASE)
-_CLAUSE_CUE_RE = re.compile(
-    r"(?:,\s*|\?\s*|\s+)(?:nơi nào|bên nào|địa phương nào|đơn vị nào|tổng cộng|thì|cộng lại)\b.*$",
-    re.IGNORECASE,
-)
-_LEVEL_TAIL_RE = re.compile(
-    r"(?:\b(?:"
-    + "|".join(re.escape(w) for w in LEVEL_WORDS)
-    + r"|đảng bộ|đảng ủy|ở|của|tại)\s*)+$",
-    re.IGNORECASE,
-)
+
+def _alternatives(phrases: Sequence[str], form: Callable[[str], str]) -> str:
+    return "|".join(re.escape(form(p)) for p in sorted(phrases, key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class _Wording:
+    """How a comparison or a total is worded, as patterns over the question as typed: one set
+    for a question with accents, one for the folded forms people type without them."""
+
+    join: re.Pattern[str]  # "A và B", "A, còn B", "A; B"
+    lead: re.Pattern[str]  # "So sánh …", "Cộng lại, …"
+    more: re.Pattern[str]  # "nhiều đảng viên hơn"
+    measure: re.Pattern[str]
+    asks_figure: re.Pattern[str]
+    closing: re.Pattern[str]  # "…, nơi nào …", "… thì …": the clause asking of all places
+    which: re.Pattern[str]
+    closing_word: re.Pattern[str]
+    level_tail: re.Pattern[str]  # level words and locatives just before the first place
+    how_many: str  # "bao nhiêu" as this question would write it
+    is_word: str  # "là"
+
+    @classmethod
+    def of(cls, form: Callable[[str], str]) -> _Wording:
+        joins = _alternatives([j for j in PLACE_JOINS if form(j) != "con"], form)
+        # Folded, "còn" is "con" (a child, "con em"): a join only after a comma.
+        join = rf",?\s+(?:{joins})\s+|,\s+{re.escape(form('còn'))}\s+|;\s+"
+        closing_words = _alternatives(CLOSING_WORDS, form)
+        if form("thì") == "thi":
+            # Folded, "thì" is also the "thị" of "thị xã", "thị trấn", "thị ủy".
+            closing_words = closing_words.replace(r"thi", r"thi(?!\s+(?:xa|tran|uy)\b)")
+        which = _alternatives(WHICH_PLACE, form)
+        units = (*LEVEL_WORDS, *PARTY_UNITS, *LOCATIVES)
+        return cls(
+            join=re.compile(join, re.IGNORECASE),
+            lead=re.compile(rf"^\s*(?:{_alternatives(MULTI_LEADS, form)})\s*,?\s*", re.I),
+            more=re.compile(
+                rf"\b(?:{_alternatives(COMPARATIVES, form)})\s+(?P<noun>(?:\w+\s+){{0,3}}?)"
+                rf"{re.escape(form('hơn'))}\b",
+                re.IGNORECASE,
+            ),
+            measure=re.compile(rf"\b(?:{_alternatives(MEASURE_WORDS, form)})\b", re.I),
+            asks_figure=re.compile(rf"\b(?:{_alternatives(FIGURE_WORDS, form)})\b", re.I),
+            closing=re.compile(rf"(?:,\s*|\?\s*|\s+)(?:{which}|{closing_words})\b.*$", re.I),
+            which=re.compile(rf"^[\s,?]*(?:{which})\s*", re.IGNORECASE),
+            closing_word=re.compile(
+                rf"^\s*(?:{closing_words})\s*(?:{form('là')}|{form('được')})?\s*", re.I
+            ),
+            level_tail=re.compile(rf"(?:\b(?:{_alternatives(units, form)})\s*)+$", re.I),
+            how_many=form("bao nhiêu"),
+            is_word=form("là"),
+        )
 
 
 # The level words a place's name may start with (villages included), folded, longest first.
 _NAME_LEVELS_FOLDED = sorted({fold(w) for w in LEVEL_WORDS}, key=len, reverse=True)
+_ACCENTED = _Wording.of(lambda word: word)
+_FOLDED = _Wording.of(fold)
+
+
+def _wording(text: str) -> _Wording:
+    return _ACCENTED if is_accented(text) else _FOLDED
+
+
+def place_spans(text: str) -> list[tuple[int, int]]:
+    """Where the question names places: capitalised names, and for a question typed in lower
+    case without accents the names after its level words ("huyen tuan giao")."""
+    spans = entity_spans(text)
+    if is_accented(text):
+        return spans
+    lowered = text.lower()
+    for name, level in typed_places(folded_question(text)):
+        for match in re.finditer(rf"\b{re.escape(level)}\s+({re.escape(name)})\b", lowered):
+            span = match.span(1)
+            if not any(s < span[1] and span[0] < e for s, e in spans):
+                spans.append(span)
+    return sorted(spans)
 
 
 @dataclass(frozen=True)
@@ -65,33 +137,36 @@ def is_multi(query: Query) -> str | None:
         return None
     if any(c in folded for c in TOTAL_CUES):
         return "total"
-    if any(c in folded for c in COMPARE_CUES):
+    if any(c in folded for c in COMPARE_CUES) or _wording(query.text).more.search(query.text):
         return "compare"
     return None
 
 
-def _measure(tail: str) -> str:
+def _measure(tail: str, wording: _Wording) -> str:
     """ "nơi nào kết nạp được nhiều đảng viên hơn?" → "kết nạp được bao nhiêu đảng viên"."""
-    tail = re.sub(r"^[\s,?]*(?:nơi nào|bên nào|địa phương nào|đơn vị nào)\s*", "", tail, flags=re.I)
-    tail = re.sub(r"^\s*(?:tổng cộng|cộng lại|thì)\s*(?:là|được)?\s*", "", tail, flags=re.I)
-    more = _MORE_RE.search(tail)
+    tail = wording.which.sub("", tail)
+    tail = wording.closing_word.sub("", tail)
+    more = wording.more.search(tail)
     if more:
         noun = more.group("noun").strip()
-        tail = tail[: more.start()] + f"bao nhiêu {noun}".strip() + tail[more.end() :]
+        tail = tail[: more.start()] + f"{wording.how_many} {noun}".strip() + tail[more.end() :]
     tail = tail.strip(" ?.,")
-    return tail if _MEASURE_RE.search(tail) else f"{tail} là bao nhiêu".strip()
+    if wording.measure.search(tail):
+        return tail
+    return f"{tail} {wording.is_word} {wording.how_many}".strip()
 
 
 def split_parts(query: Query) -> list[Part]:
     """One sub-question per place, each with the measure the question asks of all."""
-    text = _LEAD_RE.sub("", query.text.strip())
-    tail_match = _CLAUSE_CUE_RE.search(text)
+    wording = _wording(query.text)
+    text = wording.lead.sub("", query.text.strip())
+    tail_match = wording.closing.search(text)
     tail = ""
     if tail_match:
         tail = text[tail_match.start() :]
         text = text[: tail_match.start()]
-    spans = entity_spans(text)
-    joins = [m for m in _JOIN_RE.finditer(text) if not _inside_parens(text, m.start())]
+    spans = place_spans(text)
+    joins = [m for m in wording.join.finditer(text) if not _inside_parens(text, m.start())]
     split = next(
         (
             m
@@ -104,33 +179,34 @@ def split_parts(query: Query) -> list[Part]:
         return []
     left, right = text[: split.start()].strip(" ,"), text[split.end() :].strip(" ,?")
     first_place = next((s for s, _ in spans), 0)
-    prefix = _LEVEL_TAIL_RE.sub("", text[:first_place]).strip()
+    prefix = wording.level_tail.sub("", text[:first_place]).strip()
     if prefix and (
-        (_MEASURE_RE.search(prefix) and not _MEASURE_RE.search(right))
+        (wording.measure.search(prefix) and not wording.measure.search(right))
         or (YEAR_RE.search(prefix) and not YEAR_RE.search(right))
     ):
         # "số đảng viên mới … ở huyện A và ở thành phố B", "Năm 2023, huyện A và huyện B …":
         # B is asked the same measure, of the same year.
         right = f"{prefix} {right}"
     parts = [left, right]
-    measure = _measure(tail) if tail else ""
+    measure = _measure(tail, wording) if tail else ""
     if not measure:
         # "huyện A và huyện B kết nạp được bao nhiêu đảng viên?": the measure follows the last
         # place; the first part borrows it.
-        last = max((e for s, e in entity_spans(right)), default=0)
+        last = max((e for s, e in place_spans(right)), default=0)
         after = right[last:]
         after = after[after.find(")") + 1 :] if ")" in after else after
-        if _MEASURE_RE.search(after):
-            measure = after.strip(" ,?")
+        if wording.measure.search(after) or wording.more.search(after):
+            # "… hay huyện B kết nạp được nhiều đảng viên hơn?" asks B "bao nhiêu đảng viên".
+            measure = _measure(after, wording)
             right = right[: len(right) - len(after)].strip(" ,")
             parts = [left, right]
     questions = []
     for part in parts:
         part = part.strip(" .?")
-        if measure and not _ASKS_FIGURE_RE.search(part):
+        if measure and not wording.asks_figure.search(part):
             part = f"{part} {measure}"
-        if not _ASKS_FIGURE_RE.search(part):
-            part = f"{part} là bao nhiêu"
+        if not wording.asks_figure.search(part):
+            part = f"{part} {wording.is_word} {wording.how_many}"
         questions.append(Part(question=part + "?", label=_label(part)))
     return questions
 
@@ -142,13 +218,15 @@ def _inside_parens(text: str, pos: int) -> bool:
 def _label(part: str) -> str:
     """How the part names its place: the first name after a level word ("huyện Thống Nhất"),
     else its longest name."""
-    spans = entity_spans(part)
+    spans = place_spans(part)
     if not spans:
         return part
-    levels = sorted(LEVEL_WORDS, key=len, reverse=True)
     for start, end in spans:
-        before = part[:start].rstrip().lower()
-        level = next((lv for lv in levels if before.endswith(lv.lower())), None)
+        # Folding keeps each letter in place, so a folded level word's length is the written one's.
+        before = fold(part[:start].rstrip())
+        level = next(
+            (lv for lv in _NAME_LEVELS_FOLDED if before.endswith(f" {lv}") or before == lv), None
+        )
         if level is not None:
             return part[len(before) - len(level) : end].strip()
     start, end = max(spans, key=lambda span: span[1] - span[0])

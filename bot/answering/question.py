@@ -328,7 +328,14 @@ def _word_before(text: str, start: int, folded_words: Sequence[str], reach: int)
 
 
 _NOT_NAME_START = STOPWORDS | NOT_TYPED_NAME_START
-_LEVEL_STARTS = frozenset(level.split()[0] for level in TYPED_PLACE_LEVELS)
+
+
+def _level_at(tokens: list[str], i: int) -> str | None:
+    """The level word the tokens from ``i`` start with: "thanh pho …" but not "thanh" alone
+    (the last syllable of "Núi Thành")."""
+    return next(
+        (lv for lv in TYPED_PLACE_LEVELS if tokens[i : i + len(lv.split())] == lv.split()), None
+    )
 
 
 def typed_places(folded: str) -> tuple[tuple[str, str], ...]:
@@ -339,9 +346,7 @@ def typed_places(folded: str) -> tuple[tuple[str, str], ...]:
     found: list[tuple[str, str]] = []
     i = 0
     while i < len(tokens):
-        level = next(
-            (lv for lv in TYPED_PLACE_LEVELS if tokens[i : i + len(lv.split())] == lv.split()), None
-        )
+        level = _level_at(tokens, i)
         if level is None:
             i += 1
             continue
@@ -351,7 +356,7 @@ def typed_places(folded: str) -> tuple[tuple[str, str], ...]:
             token = tokens[i]
             if not token.isalpha() or (token in _NOT_NAME_START and not name):
                 break
-            if name and (token in STOPWORDS or token in _LEVEL_STARTS):
+            if name and (token in STOPWORDS or _level_at(tokens, i) is not None):
                 break
             name.append(token)
             i += 1
