@@ -468,6 +468,54 @@ CLOSING_WORDS: tuple[str, ...] = ("tổng cộng", "cộng lại", "thì")
 LOCATIVES: tuple[str, ...] = ("ở", "của", "tại")
 PARTY_UNITS: tuple[str, ...] = ("đảng bộ", "đảng ủy", "đảng uỷ")
 
+# --- follow-up questions -----------------------------------------------------------------------
+
+# A short question that varies the previous one ("còn năm 2023 thì sao?", "ở Lai Châu thì
+# sao?"), folded word by word: strong markers opening it, weak ones closing it, particles closing
+# it that mean nothing, and the words and pairs that make a question complete on its own.
+FOLLOWUP_OPENINGS: tuple[tuple[str, ...], ...] = (
+    ("the", "con"),
+    ("vay", "con"),
+    ("the", "thi"),
+    ("con",),
+    ("what", "about"),
+    ("how", "about"),
+    ("and",),
+)
+FOLLOWUP_CLOSINGS: tuple[tuple[str, ...], ...] = (
+    ("thi", "the", "nao"),
+    ("thi", "ra", "sao"),
+    ("thi", "sao"),
+    ("the", "nao"),
+    ("ra", "sao"),
+)
+FOLLOWUP_PARTICLES: frozenset[str] = frozenset("a nhi vay nua the".split())
+SELF_STANDING_WORDS: frozenset[str] = frozenset(
+    "gi ai may khong nhieu how what which who why when where".split()
+)
+SELF_STANDING_PAIRS: frozenset[tuple[str, str]] = frozenset(
+    {("bao", "nhieu"), ("nhu", "the"), ("la", "gi"), ("o", "dau")}
+)
+# Words introducing a follow-up's place ("ở Lai Châu", "in Lai Chau"), folded.
+SLOT_LOCATIVES: frozenset[str] = frozenset("o tai in at of cua".split())
+# Words around a year in a question, as written with accents (their folded forms are read too):
+# before the year itself ("năm 2023"), before a time ("từ năm 2016", "tính đến 2018"), and
+# between the two ends of a stretch ("2016 đến 2018").
+YEAR_WORDS: tuple[str, ...] = ("trong năm", "năm", "year", "in")
+TIME_PREPOSITIONS: tuple[str, ...] = (
+    "tính đến",
+    "trong",
+    "vào",
+    "từ",
+    "đến",
+    "in",
+    "since",
+    "from",
+)
+STRETCH_WORDS: tuple[str, ...] = ("đến", "to")
+# English words that make the previous question English, so a swapped year reads "in 2023".
+FOLLOWUP_ENGLISH: frozenset[str] = frozenset("how what did does many which in".split())
+
 # Folded phrases that make a question about several places a comparison or a total.
 COMPARE_CUES: tuple[str, ...] = (
     " so sanh ",

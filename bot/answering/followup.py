@@ -21,57 +21,53 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ingest.lexicon import (
+    FACT_PLACE_LEVELS,
+    FOLLOWUP_CLOSINGS,
+    FOLLOWUP_ENGLISH,
+    FOLLOWUP_OPENINGS,
+    FOLLOWUP_PARTICLES,
+    PARTY_LEVELS,
+    PARTY_UNITS,
+    SELF_STANDING_PAIRS,
+    SELF_STANDING_WORDS,
+    SLOT_LOCATIVES,
+    STRETCH_WORDS,
+    TIME_PREPOSITIONS,
+    YEAR_WORDS,
+)
 from ingest.vietnamese import WORD_RE, fold, is_accented, nfc
 
 MAX_FOLLOWUP_WORDS = 10
 MAX_SLOT_WORDS = 6
 
-_STRONG_PREFIXES: tuple[tuple[str, ...], ...] = (
-    ("the", "con"),
-    ("vay", "con"),
-    ("the", "thi"),
-    ("con",),
-    ("what", "about"),
-    ("how", "about"),
-    ("and",),
-)
-_WEAK_SUFFIXES: tuple[tuple[str, ...], ...] = (
-    ("thi", "the", "nao"),
-    ("thi", "ra", "sao"),
-    ("thi", "sao"),
-    ("the", "nao"),
-    ("ra", "sao"),
-)
-_PARTICLES = frozenset("a nhi vay nua the".split())
-# Folded words and pairs that make a question complete on its own.
-_QUESTION_WORDS = frozenset("gi ai may khong nhieu how what which who why when where".split())
-_QUESTION_PAIRS = frozenset({("bao", "nhieu"), ("nhu", "the"), ("la", "gi"), ("o", "dau")})
-_LOCATIVES = frozenset("o tai in at of cua".split())
 
-_YEAR_SLOT_RE = re.compile(
-    r"(?:\b(?:năm|nam|in|year|trong năm|trong nam)\s+)?\b((?:19|20)\d{2})\b", re.IGNORECASE
-)
+def _either(phrases: Iterable[str]) -> str:
+    """A pattern for each phrase as written and folded (typed without accents), longest first."""
+    forms = {form for p in phrases for form in (p, fold(p))}
+    return "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+
+
+_YEAR_WORD = _either(YEAR_WORDS)
+_YEAR_SLOT_RE = re.compile(rf"(?:\b(?:{_YEAR_WORD})\s+)?\b((?:19|20)\d{{2}})\b", re.IGNORECASE)
 # A time expression in the previous question, ranges included ("từ năm 2016 đến 31-3-2018").
 _DATE = r"(?:\d{1,2}[-/.]){0,2}(?:19|20)\d{2}"
 _TIME_RE = re.compile(
-    rf"(?:\b(?:trong|vào|vao|từ|tu|tính đến|tinh den|đến|den|in|since|from)\s+)?"
-    rf"(?:\b(?:năm|nam|year)\s+)?\b{_DATE}\b"
-    rf"(?:\s*(?:đến|den|to|-|–)\s*(?:(?:năm|nam)\s+)?{_DATE}\b)?",
+    rf"(?:\b(?:{_either(TIME_PREPOSITIONS)})\s+)?"
+    rf"(?:\b(?:{_YEAR_WORD})\s+)?\b{_DATE}\b"
+    rf"(?:\s*(?:{_either(STRETCH_WORDS)}|-|–)\s*(?:(?:{_YEAR_WORD})\s+)?{_DATE}\b)?",
     re.IGNORECASE,
 )
 _UPPER = "".join(c for c in map(chr, range(0x41, 0x1EFF + 1)) if c.isupper() and c.isalpha())
 _NAME = rf"[{_UPPER}][^\s,.:;?!]*"
-_UNIT = (
-    r"(?i:Đảng bộ|Dang bo|Huyện ủy|Huyện uỷ|Huyen uy|Thành ủy|Thành uỷ|Thanh uy|Tỉnh ủy|"
-    r"Tỉnh uỷ|Tinh uy|thành phố|thanh pho|TP\.?|huyện|huyen|tỉnh|tinh|quận|quan|thị xã|thi xa|"
-    r"thị trấn|thi tran|phường|phuong|xã|xa)"
-)
+_UNIT = rf"(?i:(?:{_either((*PARTY_UNITS, *PARTY_LEVELS, *FACT_PLACE_LEVELS))})\.?)"
 # "Huyện ủy Tuần Giáo", "Đảng bộ thành phố Kon Tum", "tại TP. Kon Tum": units, then a name of
 # capitalised words (or, typed without capitals, the two syllables most Vietnamese names have).
 _PLACE_RE = re.compile(
-    rf"(?:\b(?i:ở|o|tại|tai|in)\s+)?(?:\b{_UNIT}\s+)+"
+    rf"(?:\b(?i:{_either(('ở', 'tại', 'in'))})\s+)?(?:\b{_UNIT}\s+)+"
     rf"(?:{_NAME}(?:\s+{_NAME}){{0,3}}|[^\W\d_]+\s+[^\W\d_]+)"
 )
 _CAPITAL_RUN_RE = re.compile(rf"{_NAME}(?:\s+{_NAME})+")
@@ -102,25 +98,25 @@ def _words(text: str) -> list[_Word]:
 
 
 def _has_question_words(folded: list[str]) -> bool:
-    if any(w in _QUESTION_WORDS for w in folded):
+    if any(w in SELF_STANDING_WORDS for w in folded):
         return True
-    return any(pair in _QUESTION_PAIRS for pair in zip(folded, folded[1:], strict=False))
+    return any(pair in SELF_STANDING_PAIRS for pair in zip(folded, folded[1:], strict=False))
 
 
 def _strip_markers(tokens: list[_Word]) -> tuple[list[_Word], bool, bool]:
     """The words between the markers, and whether a strong / weak marker was found."""
     folded = [t.folded for t in tokens]
-    while folded and folded[-1] in _PARTICLES:
+    while folded and folded[-1] in FOLLOWUP_PARTICLES:
         folded.pop()
     strong = weak = False
-    for suffix in _WEAK_SUFFIXES:
+    for suffix in FOLLOWUP_CLOSINGS:
         n = len(suffix)
         if len(folded) > n and tuple(folded[-n:]) == suffix:
             folded = folded[:-n]
             weak = True
             break
     start = 0
-    for prefix in _STRONG_PREFIXES:
+    for prefix in FOLLOWUP_OPENINGS:
         n = len(prefix)
         if len(folded) > n and tuple(folded[:n]) == prefix:
             start = n
@@ -158,7 +154,7 @@ def _parse(question: str) -> Resolved | None:
     year = year_match.group(1) if year_match else None
     place_text = _YEAR_SLOT_RE.sub(" ", slot) if year_match else slot
     place_tokens = _words(place_text)
-    locative = bool(place_tokens) and place_tokens[0].folded in _LOCATIVES
+    locative = bool(place_tokens) and place_tokens[0].folded in SLOT_LOCATIVES
     if locative:
         place_tokens = place_tokens[1:]
     leftover = _span(place_text, place_tokens) or None
@@ -191,7 +187,7 @@ def _ends_with_mark(text: str) -> tuple[str, str]:
 
 def _english(text: str) -> bool:
     folded = " " + " ".join(t.folded for t in _words(text)) + " "
-    return any(f" {w} " in folded for w in ("how", "what", "did", "does", "many", "which", "in"))
+    return any(f" {w} " in folded for w in FOLLOWUP_ENGLISH)
 
 
 def _swap_year(previous: str, year: str) -> str:
