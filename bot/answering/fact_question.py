@@ -20,8 +20,8 @@ from ingest.lexicon import (
     ACHIEVED_ACCENTED_RE,
     ACHIEVED_FOLDED_RE,
     COMPARE_CUES,
-    FACT_PLACE_LEVELS,
     KIND_CUES,
+    LEVEL_WORDS,
     LIST_CUES,
     PER_YEAR_CUES,
     PERSON_NOUNS,
@@ -33,7 +33,7 @@ from ingest.lexicon import (
     phrase_re,
 )
 from ingest.numbers import find_numbers
-from ingest.vietnamese import fold, words
+from ingest.vietnamese import fold, nfc, words
 
 # Kinds counted as people: a question's segment ("nữ", "có đạo") must match for these.
 PEOPLE_KINDS = frozenset({"ket_nap", "tong_dang_vien", "xuat_sac", "hoan_thanh_tot"})
@@ -55,7 +55,8 @@ SUPERLATIVE_RE = re.compile(r"\b(?:nhieu|cao|lon|it|thap|nho)(?: \w+){0,3} nhat\
 _FROM_VALUE_RE = re.compile(r"\s*(?:\w+\s+){0,3}?(?:xuong con|xuong|len|con)\s+\d")
 PART_SPLIT_RE = re.compile(r",?\s+(?:và|va|and)\s+")
 FIGURE_CUE_RE = re.compile(r"\b(?:bao nhieu|may|how many|how much|phan tram)\b")
-_LEVEL_WORDS = FACT_PLACE_LEVELS
+# The level words a place's name may start with (villages included), folded, longest first.
+NAME_LEVELS_FOLDED = sorted({fold(w) for w in LEVEL_WORDS}, key=len, reverse=True)
 # Words that make an asked year one end of a stretch of years.
 _STRETCH_RE = re.compile(
     r"\b(?:tu|den|toi|sau|truoc|giai doan|nhiem ky|since|from|until|between|after|before|term"
@@ -87,15 +88,24 @@ def folded_text(text: str) -> str:
 
 
 def name_of(place: str) -> str:
-    for level in _LEVEL_WORDS:
-        if place.startswith(level + " "):
-            return place[len(level) + 1 :]
+    """A place's name without its level word, as written: "huyện Thới Lai" → "Thới Lai". The
+    level is found in any case, with or without accents ("Huyen Thoi Lai"), villages included."""
+    place = nfc(place).strip()
+    folded = fold(place)  # one letter for one letter, so offsets carry over
+    for level in NAME_LEVELS_FOLDED:
+        if folded.startswith(level + " "):
+            return place[len(level) + 1 :].strip()
     return place
+
+
+def folded_name(place: str) -> str:
+    """ "Huyện Thới Lai" → "thoi lai": a place's name without its level, folded."""
+    return fold(name_of(place))
 
 
 def place_name(fact: Fact) -> str | None:
     """The folded name of a fact's place, without its level: "huyện Thới Lai" → "thoi lai"."""
-    return fold(name_of(fact.place)) if fact.place else None
+    return folded_name(fact.place) if fact.place else None
 
 
 def _terms(folded: str) -> frozenset[str]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.answering.compose import Pick, pick_figures, same_people
-from bot.answering.fact_question import folded_text
+from bot.answering.fact_question import NAME_LEVELS_FOLDED, folded_name, folded_text
 from bot.answering.question import (
     Query,
     analyse,
@@ -99,8 +99,6 @@ class _Wording:
         )
 
 
-# The level words a place's name may start with (villages included), folded, longest first.
-_NAME_LEVELS_FOLDED = sorted({fold(w) for w in LEVEL_WORDS}, key=len, reverse=True)
 _ACCENTED = _Wording.of(lambda word: word)
 _FOLDED = _Wording.of(fold)
 
@@ -225,21 +223,12 @@ def _label(part: str) -> str:
         # Folding keeps each letter in place, so a folded level word's length is the written one's.
         before = fold(part[:start].rstrip())
         level = next(
-            (lv for lv in _NAME_LEVELS_FOLDED if before.endswith(f" {lv}") or before == lv), None
+            (lv for lv in NAME_LEVELS_FOLDED if before.endswith(f" {lv}") or before == lv), None
         )
         if level is not None:
             return part[len(before) - len(level) : end].strip()
     start, end = max(spans, key=lambda span: span[1] - span[0])
     return part[start:end]
-
-
-def _place_name(place: str) -> str:
-    """ "Huyện Thới Lai" → "thoi lai": a place's name without its level, folded."""
-    folded = fold(place).strip()
-    for level in _NAME_LEVELS_FOLDED:
-        if folded.startswith(level + " "):
-            return folded[len(level) + 1 :].strip()
-    return folded
 
 
 def _unit(pick: Pick) -> str:
@@ -299,11 +288,11 @@ def answer_multi(
         if not picks:
             return None
         place = place_at(cited, picks[0].start) if place_at else None
-        asked = _place_name(part.label)
+        asked = folded_name(part.label)
         other = (
             place
             if place
-            and _place_name(place) != asked
+            and folded_name(place) != asked
             # The table may give a figure the wider place of its sentence ("Đảng bộ xã Cư Đrăm
             # (huyện Krông Bông, tỉnh Đắk Lắk) hiện có 210 đảng viên"): a quote that names the
             # asked place is taken at its word.
