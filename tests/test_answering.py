@@ -1268,6 +1268,27 @@ def test_the_direct_line_states_the_asked_units_figure_of_a_list_of_units() -> N
         assert answer.text.startswith(stated), answer.text
 
 
+def test_the_direct_line_states_a_place_only_where_it_is_named() -> None:
+    """The table carries a report's district over to a regiment's figure; the direct line
+    states that place only when the question, the quote or the headline names it."""
+    cands, answerer = _sentences_and_answerer(
+        "Trung đoàn 12 chú trọng phát triển đảng viên\n\nĐơn vị đóng quân tại huyện Sơn Khê. "
+        "Năm 2023, Đảng ủy Trung đoàn 12 đã kết nạp 47 đảng viên.",
+        date="2024-01-10",
+    )
+    [sentence] = [c for c in cands if "47" in c.text]
+    assert answerer.facts is not None
+    [fact] = [f for f in answerer.facts.of_article("a") if f.value == 47]
+    assert fact.place == "huyện Sơn Khê"  # carried from the sentence before
+    for question, direct in (
+        ("Trung đoàn 12 kết nạp bao nhiêu đảng viên năm 2023?", "47 đảng viên — năm 2023 [1]"),
+        ("Năm 2023 huyện Sơn Khê kết nạp bao nhiêu đảng viên?",
+         "47 đảng viên — huyện Sơn Khê, năm 2023 [1]"),
+    ):  # fmt: skip
+        answer = answerer.compose(analyse(question), [Scored(sentence, [], 0.6)])
+        assert answer.text.split("\n")[0] == direct, answer.text
+
+
 class _StaticFacts:
     """The fact table's one call the answerer makes, over facts extracted here."""
 

@@ -222,12 +222,13 @@ def shorten(
     return start, end
 
 
-def direct_line(picks: Sequence[Pick], n: int, fact: Fact | None) -> str:
-    """ "300 đảng viên mới — huyện Quảng Trạch, năm 2016 [1]"."""
+def direct_line(picks: Sequence[Pick], n: int, fact: Fact | None, *, place: bool = True) -> str:
+    """ "300 đảng viên mới — huyện Quảng Trạch, năm 2016 [1]"; ``place=False`` leaves the
+    fact's place out."""
     what = "; ".join(dict.fromkeys(p.text for p in picks))
     where = []
     if fact is not None:
-        if fact.place:
+        if fact.place and place:
             where.append(fact.place)
         if fact.period and not fact.period.startswith("ngày đăng"):
             where.append(fact.period)

@@ -45,6 +45,7 @@ from bot.answering.compose import (
 from bot.answering.fact_question import (
     Spec,
     folded_text,
+    name_of,
     other_period,
     place_name,
     question_spec,
@@ -494,7 +495,14 @@ class ExtractiveAnswerer:
         if direct is not None:
             n, picks = direct
             lead = n
-            lines.append(direct_line(picks, n, picks[0].fact))
+            fact, cited = picks[0].fact, citations[n - 1]
+            # The table may have carried the place over from elsewhere in the article (the
+            # district of a report about a regiment): it is stated only where the question, the
+            # quote or the headline names it.
+            named = folded_text(f"{query.text} {query.search_text} {cited.quote} {cited.title}")
+            place = fact.place if fact is not None else None
+            shown = place is not None and folded_text(name_of(place)) in named
+            lines.append(direct_line(picks, n, fact, place=shown))
             if query.language == "en":
                 lines.append("Quoted from the articles (in Vietnamese):")
         else:
