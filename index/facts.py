@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from index.store import ArticleStore
 
 # Bump when ingest.facts changes what it extracts: stale articles are re-read on open.
-EXTRACTOR_VERSION = 11
+EXTRACTOR_VERSION = 12
 ARTICLES_CACHED = 256  # articles whose facts are kept between questions
 
 _COLUMNS = tuple(f.name for f in fields(Fact))

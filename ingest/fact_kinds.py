@@ -43,12 +43,6 @@ _WHOLE_BEFORE_RE = re.compile(r"\btrong (?:tong )?so(?: cac)?\s*$")
 _CADRE_AFTER_RE = re.compile(r"\b(?:can bo|cong chuc)\b")
 # Where the words after a figure stop being about it: the next figure or parenthesis.
 _NEXT_FIGURE_RE = re.compile(r"[(\d]")
-# "nâng tổng số đảng viên của chi bộ lên 20", "trong tổng số 320 đảng viên": the figure is the
-# stock after the intake the clause began with, not more of it.
-_RAISED_TO_RE = re.compile(
-    r"\b(?:nang|tang)\s+(?:tong so|so luong|so)\s+(?P<what>(?:(?!ket nap\b)[a-z]+\s+){1,8}?)len\s*$"
-)
-_OF_ALL_RE = re.compile(r"\btrong tong so\s*$")
 # Folded words just before a figure that make it a stock ("có 5.279 đảng viên"), not an intake.
 STOCK_BEFORE_RE = re.compile(r"\b(?:tong cong|tong so|co|voi|gom)\s*$")
 _DURATION_UNITS = frozenset({"nam", "thang", "ngay", "tuan"})
@@ -255,11 +249,6 @@ def _share_subject(a: _Around) -> tuple[Draft | None, float | None]:
         return (outside[-1] if outside else None), (totals[-1].number.value if totals else None)
     if _SHARE_LEAD_RE.search(a.near):
         counts = [d for d in a.drafts if d.number.measure != "percent"]
-        if len(counts) >= 2 and _OF_ALL_RE.search(
-            fold(a.sentence[: counts[-1].number.start - a.offset])
-        ):
-            # "54 trong tổng số 320 đảng viên, chiếm 16%": the share is of the part.
-            return counts[-2], counts[-1].number.value
         return (counts[-1] if counts else None), None
     return None, None
 
@@ -333,12 +322,6 @@ def _classify_bare(a: _Around) -> Draft | None:
         return Draft(a.number, a.main.kind, label, a.main.target)
     if _AGE_BEFORE_RE.search(a.near):
         return Draft(a.number, "do_tuoi")
-    raised = _RAISED_TO_RE.search(a.pre)
-    if raised is not None and any(
-        f" {noun} " in f" {raised.group('what')}" for noun in MEMBER_NOUNS
-    ):
-        # "nâng tổng số đảng viên có đạo của xã lên 54": the unit is the words before it.
-        return Draft(a.number, "tong_dang_vien", _segment(raised.group("what")))
     return None
 
 
@@ -360,12 +343,6 @@ def _classify_people(a: _Around, segment: str | None) -> Draft:
     if a.target and ("ket nap" in (pre + post) or "phat trien" in pre):
         # "giao chỉ tiêu … phát triển 1.905 đảng viên mới": developing members is admitting them.
         return Draft(a.number, "ket_nap", segment, True)
-    raised = _RAISED_TO_RE.search(pre)
-    # Not "trong tổng số 60 đảng viên mới được kết nạp": the whole of an intake.
-    of_all = _OF_ALL_RE.search(near) and "ket nap" not in post and not post.startswith(" moi")
-    if raised is not None or of_all:
-        what = raised.group("what") if raised is not None else ""
-        return Draft(a.number, "tong_dang_vien", _segment(what) or segment)
     if a.after_listing and a.main is not None:
         return Draft(a.number, a.main.kind, segment, a.main.target)
     if (

@@ -12,10 +12,7 @@ tuned in one place.
 
 from __future__ import annotations
 
-import itertools
 import re
-
-from ingest.vietnamese import fold
 
 # --- administrative levels and organisations --------------------------------------------------
 
@@ -1040,26 +1037,6 @@ GLOSSARY: dict[str, str] = dict(
         key=lambda item: -len(item[0]),
     )
 )
-# Two-syllable words (folded) that organs and titles are written with, first syllable capitalised
-# ("Đảng bộ Quân sự tỉnh", "Trung tâm Bồi dưỡng chính trị", "Phó Bí thư Thường trực"): a
-# capitalised syllable that makes one with the next, lower-case one is not a name. The glossary's
-# Vietnamese words, and those it has no English for.
-ORGAN_COMPOUNDS: frozenset[str] = frozenset(
-    {
-        f"{a} {b}"
-        for term in GLOSSARY.values()
-        for part in term.split(",")
-        for a, b in itertools.pairwise(fold(part).split())
-    }
-    | {
-        fold(w)
-        for w in (
-            "trung tâm", "thường trực", "chấp hành", "công binh", "mặt trận", "văn phòng",
-            "giải thưởng", "thể dục", "ủy ban", "uỷ ban", "hội đồng", "tuyên giáo", "dân vận",
-            "trung ương", "sư phạm",
-        )
-    }
-)  # fmt: skip
 # Common English words: a question made mostly of these (and glossary words) is English, even
 # when it spells a Vietnamese name with its accents.
 ENGLISH_MARKERS: frozenset[str] = frozenset(

@@ -23,7 +23,6 @@ from ingest.lexicon import (
     NOT_COUNTED,
     NOT_TYPED_NAME_START,
     ORG_KINDS,
-    ORGAN_COMPOUNDS,
     PARTY_LEVELS,
     PERCENT_MARKERS,
     PERSON_NOUNS,
@@ -116,9 +115,7 @@ def entity_spans(text: str) -> list[tuple[int, int]]:
         # The first word is capitalised anyway; it starts a name only when the next word is
         # capitalised too ("Tuần Giáo kết nạp …", not "Bình quân …").
         first_alone = i == 0 and (not tokens[1:2] or not tokens[1][:1].isupper())
-        generic = not run and (
-            key(token) in _NOT_ENTITIES or first_alone or _organ_word(tokens, i, breaks)
-        )
+        generic = not run and (key(token) in _NOT_ENTITIES or first_alone)
         if capital and not generic:
             run.append(matches[i])
             continue
@@ -126,14 +123,6 @@ def entity_spans(text: str) -> list[tuple[int, int]]:
             spans.append((run[0].start(), run[-1].end()))
             run = []
     return spans
-
-
-def _organ_word(tokens: list[str], i: int, breaks: set[int]) -> bool:
-    """A capitalised syllable that makes an organ's or title's word with the lower-case one after
-    it: "Quân" of "Đảng bộ Quân sự tỉnh", "Trung" of "Trung tâm Bồi dưỡng chính trị"."""
-    if i + 1 >= len(tokens) or i + 1 in breaks or not tokens[i + 1][:1].islower():
-        return False
-    return f"{fold(tokens[i])} {fold(tokens[i + 1])}" in ORGAN_COMPOUNDS
 
 
 def _entities(question: str) -> tuple[str, ...]:
