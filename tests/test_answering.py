@@ -193,13 +193,18 @@ ENUMERATED = (
 )
 
 
-def test_a_list_written_as_ordinal_paragraphs_is_one_candidate() -> None:
+def _enumerated_candidates(end: int = len(ENUMERATED)) -> list[Candidate]:
+    """The candidates of ENUMERATED's article, retrieved as one passage up to ``end``."""
     view = build_view("a", "Rà soát đảng viên", "2019-05-17", ENUMERATED)
     evidence = Evidence(
         n=1, chunk_id="a:0", article_id="a", title="Rà soát đảng viên", date="2019-05-17",
-        origin="a.txt", text=ENUMERATED, start=0, end=len(ENUMERATED), score=1.0,
+        origin="a.txt", text=ENUMERATED[:end], start=0, end=end, score=1.0,
     )  # fmt: skip
-    found = {c.text[:12]: c for c in candidates([evidence], lambda _: view)}
+    return candidates([evidence], lambda _: view)
+
+
+def test_a_list_written_as_ordinal_paragraphs_is_one_candidate() -> None:
+    found = {c.text[:12]: c for c in _enumerated_candidates()}
     listed = found["Việc rà soát"]
     assert listed.text.endswith("sau 12 tháng.")  # every item, not the paragraph after them
 
@@ -208,12 +213,7 @@ def test_a_list_written_as_ordinal_paragraphs_is_one_candidate() -> None:
 def test_a_how_answer_is_the_list_when_it_scores_close_to_the_best_sentence(
     ratio_list: float, list_first: bool
 ) -> None:
-    view = build_view("a", "Rà soát đảng viên", "2019-05-17", ENUMERATED)
-    evidence = Evidence(
-        n=1, chunk_id="a:0", article_id="a", title="Rà soát đảng viên", date="2019-05-17",
-        origin="a.txt", text=ENUMERATED, start=0, end=len(ENUMERATED), score=1.0,
-    )  # fmt: skip
-    cands = candidates([evidence], lambda _: view)
+    cands = _enumerated_candidates()
     row = [0.0] * len(FEATURES)
     row[INDEX["cover_context"]] = row[INDEX["slot_context"]] = row[INDEX["content_context"]] = 1.0
     # The list scores a third of the closing sentence, the single items less still.
@@ -256,12 +256,7 @@ def test_sentences_between_two_retrieved_passages_of_an_article_are_candidates()
 
 @pytest.mark.parametrize("another_answer", [False, True])
 def test_scraps_of_a_report_about_another_year_are_refused(another_answer: bool) -> None:
-    view = build_view("a", "Rà soát đảng viên", "2019-05-17", ENUMERATED)
-    evidence = Evidence(
-        n=1, chunk_id="a:0", article_id="a", title="Rà soát đảng viên", date="2019-05-17",
-        origin="a.txt", text=ENUMERATED, start=0, end=len(ENUMERATED), score=1.0,
-    )  # fmt: skip
-    first, second, third, *_ = candidates([evidence], lambda _: view)
+    first, second, third, *_ = _enumerated_candidates()
 
     def row(**values: float) -> list[float]:
         out = [0.0] * len(FEATURES)
@@ -299,12 +294,7 @@ def test_a_best_sentence_that_only_names_what_was_asked_does_not_block_the_answe
     # A headline holding the place and year asked and little else ranks first; the sentence
     # with the figure is second. The headline cannot be the answer; the figure's sentence is,
     # unless it too covers too little of the question (then the reason is said).
-    view = build_view("a", "Rà soát đảng viên", "2019-05-17", ENUMERATED)
-    evidence = Evidence(
-        n=1, chunk_id="a:0", article_id="a", title="Rà soát đảng viên", date="2019-05-17",
-        origin="a.txt", text=ENUMERATED, start=0, end=len(ENUMERATED), score=1.0,
-    )  # fmt: skip
-    first, second, *_ = candidates([evidence], lambda _: view)
+    first, second, *_ = _enumerated_candidates()
 
     def row(content_context: float) -> list[float]:
         out = [0.0] * len(FEATURES)
@@ -325,13 +315,8 @@ def test_a_best_sentence_that_only_names_what_was_asked_does_not_block_the_answe
 
 
 def test_a_list_running_past_its_passage_is_cited_whole() -> None:
-    view = build_view("a", "Rà soát đảng viên", "2019-05-17", ENUMERATED)
     end = ENUMERATED.index("Thứ hai")  # the passage holds the introduction and one item
-    evidence = Evidence(
-        n=1, chunk_id="a:0", article_id="a", title="Rà soát đảng viên", date="2019-05-17",
-        origin="a.txt", text=ENUMERATED[:end], start=0, end=end, score=1.0,
-    )  # fmt: skip
-    [listed] = [c for c in candidates([evidence], lambda _: view) if c.last > c.index]
+    [listed] = [c for c in _enumerated_candidates(end) if c.last > c.index]
     citation = listed.evidence.citation(1, listed.start, listed.end)
     assert citation.quote == listed.text and citation.quote.endswith("sau 12 tháng.")
 
