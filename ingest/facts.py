@@ -141,9 +141,11 @@ def extract_facts(article: Article) -> list[Fact]:
             if draft.whole == -1.0:
                 pending_totals.append((len(facts), draft))
             facts.append(_fact(article, draft, sentence, s_start, place, when, per_year))
-        own = [p for m, p in resolved if not _qualifier(sentence, resolved, m, len(sentence))]
-        if own or resolved:
-            carried_place = (own or [p for _, p in resolved])[-1]
+        if resolved:
+            own = [
+                (m, p) for m, p in resolved if not _qualifier(sentence, resolved, m, len(sentence))
+            ]
+            carried_place = (own or resolved)[-1][1]
     _resolve_totals(facts, pending_totals)
     return facts
 

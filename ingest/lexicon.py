@@ -13,6 +13,7 @@ tuned in one place.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # --- administrative levels and organisations --------------------------------------------------
 
@@ -583,6 +584,12 @@ LIST_CUES: tuple[str, ...] = (
     " list ",
     " which places ",
 )
+
+
+def alternation(phrases: Iterable[str]) -> str:
+    """A regex alternation of these phrases, escaped, longest first: "so với" is tried before
+    "so", "trong năm" before "trong"."""
+    return "|".join(re.escape(p) for p in sorted(dict.fromkeys(phrases), key=len, reverse=True))
 
 
 def phrase_re(phrases: tuple[str, ...]) -> re.Pattern[str]:

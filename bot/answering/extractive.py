@@ -205,10 +205,13 @@ class ExtractiveAnswerer:
 
     def refusal_reason(self, ranking: Ranking) -> str | None:
         """Why the best candidate cannot be the answer (the threshold step), None when it may."""
+        return self._refusal(ranking, self._admissible(ranking))
+
+    def _refusal(self, ranking: Ranking, eligible: list[Scored]) -> str | None:
+        """:meth:`refusal_reason`, given the admissible candidates."""
         settings = self.ranker.selection
         if not ranking.eligible:
             return "no candidate left after the mismatch step"
-        eligible = self._admissible(ranking)
         if not eligible:
             best = ranking.eligible[0]
             short = next(f for f, least in self._least() if best.row[INDEX[f]] < least)
@@ -250,10 +253,10 @@ class ExtractiveAnswerer:
 
     def select(self, ranking: Ranking) -> list[Scored]:
         """The sentences to quote, best first; empty when the best is not likely enough."""
-        if self.refusal_reason(ranking) is not None:
+        eligible = self._admissible(ranking)
+        if self._refusal(ranking, eligible) is not None:
             return []
         settings = self.ranker.selection
-        eligible = self._admissible(ranking)
         query = ranking.query
         top = eligible[0]
         chosen = [top]

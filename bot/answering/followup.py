@@ -38,6 +38,7 @@ from ingest.lexicon import (
     STRETCH_WORDS,
     TIME_PREPOSITIONS,
     YEAR_WORDS,
+    alternation,
 )
 from ingest.vietnamese import WORD_RE, fold, is_accented, nfc
 
@@ -47,8 +48,7 @@ MAX_SLOT_WORDS = 6
 
 def _either(phrases: Iterable[str]) -> str:
     """A pattern for each phrase as written and folded (typed without accents), longest first."""
-    forms = {form for p in phrases for form in (p, fold(p))}
-    return "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return alternation(form for p in phrases for form in (p, fold(p)))
 
 
 _YEAR_WORD = _either(YEAR_WORDS)

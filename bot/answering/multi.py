@@ -41,13 +41,14 @@ from ingest.lexicon import (
     TOTAL_CUES,
     WHICH_PLACE,
     YEAR_RE,
+    alternation,
 )
 from ingest.numbers import format_number, parse_number
 from ingest.vietnamese import fold, is_accented
 
 
 def _alternatives(phrases: Sequence[str], form: Callable[[str], str]) -> str:
-    return "|".join(re.escape(form(p)) for p in sorted(phrases, key=len, reverse=True))
+    return alternation(form(p) for p in phrases)
 
 
 @dataclass(frozen=True)
